@@ -1,0 +1,5 @@
+"""``python -m rekollect`` is the ``rekollect`` command."""
+
+from .cli import main
+
+main()

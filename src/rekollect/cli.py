@@ -1,0 +1,62 @@
+"""``rekollect`` command line: ``rekollect serve [options]``.
+
+Each option can also be set by an environment variable (the flag wins):
+
+=====================  ==========================  ==================================
+flag                   variable                    default
+=====================  ==========================  ==================================
+``--host``             ``REKOLLECT_HOST``          ``127.0.0.1``
+``--port``             ``REKOLLECT_PORT``          ``8085``
+``--data-dir``         ``REKOLLECT_DATA_DIR``      ``$XDG_DATA_HOME/rekollect``
+``--s3-endpoint-url``  ``REKOLLECT_S3_ENDPOINT_URL``  none: read the local folder
+``--s3-local-root``    ``REKOLLECT_S3_LOCAL_ROOT``  ``<data-dir>/s3``
+``--region``           ``REKOLLECT_REGION``        ``us-east-1``
+``--account-id``       ``REKOLLECT_ACCOUNT_ID``    ``000000000000``
+=====================  ==========================  ==================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings, default_data_dir
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"REKOLLECT_{name}", default)
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> Settings:
+    """Parse ``serve`` arguments (with environment defaults) into ``Settings``."""
+    parser = argparse.ArgumentParser(prog="rekollect", description="Amazon Rekognition-compatible face service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(_env("PORT", "8085") or 8085))
+    serve.add_argument("--data-dir", type=Path, default=Path(_env("DATA_DIR") or default_data_dir()))
+    serve.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"))
+    serve.add_argument("--s3-local-root", type=Path, default=_env("S3_LOCAL_ROOT"))
+    serve.add_argument("--region", default=_env("REGION", "us-east-1"))
+    serve.add_argument("--account-id", default=_env("ACCOUNT_ID", "000000000000"))
+    args = parser.parse_args(argv)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        s3_endpoint_url=args.s3_endpoint_url,
+        s3_local_root=args.s3_local_root,
+        region=args.region,
+        account_id=args.account_id,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``rekollect`` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .server import serve
+
+    serve(parse_settings(argv))

@@ -1,0 +1,36 @@
+"""Server settings, from command-line flags or ``REKOLLECT_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/rekollect`` (``~/.local/share/rekollect`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "rekollect"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server is configured with.
+
+    ``s3_endpoint_url`` selects an S3-compatible server for ``Image.S3Object``; without it objects
+    are read from ``s3_local_root/<Bucket>/<Name>`` (default ``<data_dir>/s3``).
+    ``region`` and ``account_id`` only form collection ARNs.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8085
+    data_dir: Path = field(default_factory=default_data_dir)
+    s3_endpoint_url: str | None = None
+    s3_local_root: Path | None = None
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+
+    @property
+    def local_object_root(self) -> Path:
+        """Folder whose sub-folders act as buckets when no S3 endpoint is set."""
+        return self.s3_local_root or self.data_dir / "s3"

@@ -1,0 +1,100 @@
+"""Where ``Image.S3Object`` and ``Video.S3Object`` are read from.
+
+``S3ObjectSource`` reads through boto3 from any S3-compatible endpoint; ``LocalObjectSource`` is
+the embedded default, where a bucket is a sub-folder of one root folder and nothing outside that
+root can be reached. Both raise ``InvalidS3ObjectException`` for a missing or unreadable object and
+``ImageTooLargeException`` (or the error the caller passes) above the size limit, before reading it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import ImageTooLargeException, InvalidS3ObjectException, RekognitionError
+
+
+class ObjectSource(Protocol):
+    """Reads one object's bytes."""
+
+    def read(
+        self,
+        bucket: str,
+        name: str,
+        version: str | None,
+        max_bytes: int,
+        too_large: type[RekognitionError] = ImageTooLargeException,
+    ) -> bytes:
+        """Return the object's bytes; raise ``too_large`` past ``max_bytes``."""
+        ...
+
+
+class LocalObjectSource:
+    """Objects at ``root/<bucket>/<name>``; versions are not kept, so ``Version`` must be absent."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def read(
+        self,
+        bucket: str,
+        name: str,
+        version: str | None,
+        max_bytes: int,
+        too_large: type[RekognitionError] = ImageTooLargeException,
+    ) -> bytes:
+        path = self.path(bucket, name)
+        if version is not None:
+            raise InvalidS3ObjectException("Object versions are not kept in the local object folder")
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise too_large(f"S3 object size {size} bytes exceeds {max_bytes}")
+            return path.read_bytes()
+        except OSError:
+            raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {bucket}/{name}") from None
+
+    def path(self, bucket: str, name: str) -> Path:
+        """The file for ``bucket``/``name``; ``InvalidS3ObjectException`` if it would leave the root."""
+        candidate = (self.root / bucket / name).resolve()
+        bucket_root = (self.root / bucket).resolve()
+        if bucket in ("", ".", "..") or bucket_root.parent != self.root or not candidate.is_relative_to(bucket_root):
+            raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {bucket}/{name}")
+        if not candidate.is_file():
+            raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {bucket}/{name}")
+        return candidate
+
+
+class S3ObjectSource:
+    """Objects from an S3-compatible server through boto3 (credentials from the usual boto3 chain)."""
+
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
+        )
+
+    def read(
+        self,
+        bucket: str,
+        name: str,
+        version: str | None,
+        max_bytes: int,
+        too_large: type[RekognitionError] = ImageTooLargeException,
+    ) -> bytes:
+        extra = {"VersionId": version} if version else {}
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=name, **extra)
+            size = int(response.get("ContentLength", 0))
+            if size > max_bytes:
+                response["Body"].close()
+                raise too_large(f"S3 object size {size} bytes exceeds {max_bytes}")
+            return response["Body"].read(max_bytes + 1)[: max_bytes + 1]
+        except (ClientError, BotoCoreError) as error:
+            raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {error}") from None

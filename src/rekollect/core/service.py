@@ -1,0 +1,99 @@
+"""``FaceService``: the state every operation works on, and the steps they share.
+
+It owns the metadata store, the vector index, the face model pack and the object source, and one
+lock that makes each write (store first, then index) atomic with respect to searches. The store is
+the source of truth: at start-up the index is filled from it, so the two always agree.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidParameterException, ResourceNotFoundException
+from ..index.base import VectorIndex
+from ..storage.base import CollectionRecord, FaceRecord, MetadataStore
+from ..vision.analyzer import DetectedFace, FaceAnalyzer
+from .images import MAX_BYTES_INLINE, MAX_BYTES_S3, DecodedImage, decode_image
+from .objects import ObjectSource
+from .pagination import TokenSigner
+
+
+def faces_space(collection_id: str) -> str:
+    """Index space holding a collection's face vectors."""
+    return f"faces/{collection_id}"
+
+
+@dataclass
+class FaceService:
+    """Shared state of the operations. ``arn_prefix`` is ``arn:aws:rekognition:<region>:<account>:``."""
+
+    store: MetadataStore
+    index: VectorIndex
+    analyzer: FaceAnalyzer
+    objects: ObjectSource
+    tokens: TokenSigner
+    arn_prefix: str
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def load_index(self) -> None:
+        """Fill the vector index from the store (called once at start-up)."""
+        after = None
+        while True:
+            page = self.store.list_collections(after, 1000)
+            for collection in page.items:
+                keys, vectors = [], []
+                for face_id, vector in self.store.iter_embeddings(collection.collection_id):
+                    keys.append(face_id)
+                    vectors.append(vector)
+                if keys:
+                    self.index.add(faces_space(collection.collection_id), keys, np.stack(vectors))
+            if page.cursor is None:
+                return
+            after = page.cursor
+
+    def collection(self, collection_id: str) -> CollectionRecord:
+        """The collection; ``ResourceNotFoundException`` if it does not exist."""
+        record = self.store.get_collection(collection_id)
+        if record is None:
+            raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
+        return record
+
+    def load_image(self, image: dict[str, Any]) -> DecodedImage:
+        """Decode an ``Image`` member (``Bytes`` or ``S3Object``, exactly one)."""
+        data, s3_object = image.get("Bytes"), image.get("S3Object")
+        if (data is None) == (s3_object is None):
+            raise InvalidParameterException("Image must have exactly one of Bytes or S3Object")
+        if data is not None:
+            return decode_image(data, max_bytes=MAX_BYTES_INLINE)
+        if not s3_object.get("Bucket") or not s3_object.get("Name"):
+            raise InvalidParameterException("Image.S3Object needs Bucket and Name")
+        content = self.objects.read(s3_object["Bucket"], s3_object["Name"], s3_object.get("Version"), MAX_BYTES_S3)
+        return decode_image(content, max_bytes=MAX_BYTES_S3)
+
+    def detect(self, image: DecodedImage) -> list[DetectedFace]:
+        """Faces in the image, largest first."""
+        return self.analyzer.detect(image.pixels)
+
+    def embed(self, image: DecodedImage, faces: list[DetectedFace]) -> np.ndarray:
+        """One embedding row per face."""
+        return self.analyzer.embed(image.pixels, faces)
+
+    def search_faces(
+        self, collection_id: str, vector: np.ndarray, max_faces: int, threshold: float, exclude: str | None = None
+    ) -> list[tuple[FaceRecord, float]]:
+        """Stored faces with ``Similarity`` ≥ ``threshold``, most similar first, at most ``max_faces``."""
+        max_distance = self.analyzer.distance_at(threshold)
+        with self.lock:
+            hits = self.index.search(faces_space(collection_id), vector, max_faces + 1, max_distance)
+            hits = [(key, distance) for key, distance in hits if key != exclude][:max_faces]
+            records = {face.face_id: face for face in self.store.get_faces(collection_id, [key for key, _ in hits])}
+        similarities = self.analyzer.similarity(np.array([distance for _, distance in hits]))
+        return [
+            (records[key], float(similarity))
+            for (key, _), similarity in zip(hits, similarities, strict=True)
+            if key in records and similarity >= threshold
+        ]

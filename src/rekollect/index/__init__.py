@@ -1,0 +1,1 @@
+"""Vector search: the ``VectorIndex`` interface and its exact in-memory implementation."""

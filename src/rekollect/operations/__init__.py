@@ -1,0 +1,39 @@
+"""Rekognition operations: one plain function each, ``(FaceService, request) -> response``.
+
+``OPERATIONS`` maps each AWS operation name to its function; the wire layer binds them to a
+``FaceService``. Requests arrive validated against botocore's model, responses are ``dict``s in
+the model's output shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from ..core.service import FaceService
+from . import collections, detection, faces
+
+Operation = Callable[[FaceService, dict[str, Any]], dict[str, Any]]
+
+OPERATIONS: dict[str, Operation] = {
+    "CreateCollection": collections.create_collection,
+    "DeleteCollection": collections.delete_collection,
+    "DescribeCollection": collections.describe_collection,
+    "ListCollections": collections.list_collections,
+    "TagResource": collections.tag_resource,
+    "UntagResource": collections.untag_resource,
+    "ListTagsForResource": collections.list_tags_for_resource,
+    "IndexFaces": faces.index_faces,
+    "ListFaces": faces.list_faces,
+    "DeleteFaces": faces.delete_faces,
+    "SearchFaces": faces.search_faces,
+    "SearchFacesByImage": faces.search_faces_by_image,
+    "DetectFaces": detection.detect_faces,
+    "CompareFaces": detection.compare_faces,
+}
+
+
+def bind_operations(service: FaceService) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Each operation with ``service`` bound, as the wire layer calls them."""
+    return {name: partial(operation, service) for name, operation in OPERATIONS.items()}

@@ -1,0 +1,59 @@
+"""Stateless image operations: DetectFaces and CompareFaces (AWS Rekognition API Reference)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.face_details import bounding_box, face_detail
+from ..core.service import FaceService
+from ..errors import InvalidParameterException
+from .faces import NO_FACE_MESSAGE
+
+DEFAULT_SIMILARITY_THRESHOLD = 80.0
+MAX_TARGET_FACES = 100
+"""CompareFaces compares the source face with up to the 100 largest target faces (AWS docs)."""
+
+
+def detect_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Every face in ``Image``, largest first, with the requested attributes."""
+    image = service.load_image(request["Image"])
+    attributes = request.get("Attributes")
+    return {"FaceDetails": [face_detail(face, image, attributes) for face in service.detect(image)]}
+
+
+def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Compare the largest face of ``SourceImage`` with the faces of ``TargetImage``.
+
+    Target faces with ``Similarity`` ≥ ``SimilarityThreshold`` (default 80) are ``FaceMatches``,
+    most similar first; the others are ``UnmatchedFaces``. A source image without a face is an
+    ``InvalidParameterException``, as on AWS.
+    """
+    source = service.load_image(request["SourceImage"])
+    target = service.load_image(request["TargetImage"])
+    source_faces = service.detect(source)
+    if not source_faces:
+        raise InvalidParameterException(NO_FACE_MESSAGE)
+    source_face = source_faces[0]
+    target_faces = service.detect(target)[:MAX_TARGET_FACES]
+    threshold = request.get("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
+
+    matches: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
+    if target_faces:
+        source_vector = service.embed(source, [source_face])[0]
+        target_vectors = service.embed(target, target_faces)
+        similarities = service.analyzer.similarity(np.linalg.norm(target_vectors - source_vector, axis=1))
+        for face, similarity in zip(target_faces, similarities, strict=True):
+            detail = face_detail(face, target)
+            if similarity >= threshold:
+                matches.append({"Similarity": float(similarity), "Face": detail})
+            else:
+                unmatched.append(detail)
+        matches.sort(key=lambda match: match["Similarity"], reverse=True)
+    return {
+        "SourceImageFace": {"BoundingBox": bounding_box(source_face, source), "Confidence": source_face.confidence},
+        "FaceMatches": matches,
+        "UnmatchedFaces": unmatched,
+    }

@@ -1,0 +1,176 @@
+"""Face operations on a collection: IndexFaces, ListFaces, DeleteFaces, SearchFaces, SearchFacesByImage.
+
+Semantics follow the AWS Rekognition API Reference: faces are indexed largest first and
+``MaxFaces`` keeps the largest (the rest are ``UnindexedFaces`` with ``EXCEEDS_MAX_FACES``);
+matches are ordered by ``Similarity``, highest first, and filtered by ``FaceMatchThreshold``
+(default 80). Indexing the same image bytes with the same ``ExternalImageId`` again returns the
+faces stored the first time instead of storing duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..core.face_details import bounding_box, face_detail
+from ..core.service import FaceService, faces_space
+from ..errors import InvalidParameterException
+from ..storage.base import FaceRecord
+
+DEFAULT_FACE_MATCH_THRESHOLD = 80.0
+DEFAULT_MAX_MATCHES = 4096
+DEFAULT_PAGE_SIZE = 1000
+NO_FACE_MESSAGE = "There are no faces in the image. Should be at least 1."
+
+
+def face_member(record: FaceRecord) -> dict[str, Any]:
+    """The API's ``Face`` for a stored face."""
+    width, height, left, top = record.box
+    return {
+        "FaceId": record.face_id,
+        "BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top},
+        "ImageId": record.image_id,
+        "ExternalImageId": record.external_image_id,
+        "Confidence": record.confidence,
+        "IndexFacesModelVersion": record.model_version,
+        "UserId": record.user_id,
+    }
+
+
+def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Detect faces in ``Image`` and add the largest ``MaxFaces`` of them to the collection."""
+    collection = service.collection(request["CollectionId"])
+    image = service.load_image(request["Image"])
+    faces = service.detect(image)
+    limit = request.get("MaxFaces") or len(faces)
+    kept, excess = faces[:limit], faces[limit:]
+    attributes = request.get("DetectionAttributes")
+    external_image_id = request.get("ExternalImageId")
+
+    stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
+    if stored is None and kept:
+        embeddings = service.embed(image, kept)
+        image_id = str(uuid.uuid4())
+        new_records = [
+            FaceRecord(
+                face_id=str(uuid.uuid4()),
+                image_id=image_id,
+                external_image_id=external_image_id,
+                box=_box_tuple(bounding_box(face, image)),
+                confidence=face.confidence,
+                model_version=service.analyzer.model_version,
+                embedding=embedding,
+            )
+            for face, embedding in zip(kept, embeddings, strict=True)
+        ]
+        with service.lock:
+            stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
+            if stored is None:
+                service.store.add_faces(collection.collection_id, image.sha256, new_records)
+                service.index.add(
+                    faces_space(collection.collection_id),
+                    [record.face_id for record in new_records],
+                    embeddings,
+                )
+                stored = new_records
+    return {
+        "FaceRecords": [
+            {"Face": _indexed_face(record), "FaceDetail": face_detail(face, image, attributes)}
+            for record, face in zip(stored or [], kept, strict=False)
+        ],
+        "FaceModelVersion": service.analyzer.model_version,
+        "UnindexedFaces": [
+            {"Reasons": ["EXCEEDS_MAX_FACES"], "FaceDetail": face_detail(face, image, attributes)} for face in excess
+        ],
+    }
+
+
+def list_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Stored faces in indexing order, ``MaxResults`` (default 1000) per page, optionally filtered."""
+    collection = service.collection(request["CollectionId"])
+    user_id, face_ids = request.get("UserId"), request.get("FaceIds")
+    listing = f"faces\n{collection.collection_id}\n{user_id}\n{','.join(face_ids or [])}"
+    after = service.tokens.cursor(request.get("NextToken"), listing)
+    page = service.store.list_faces(
+        collection.collection_id,
+        after,
+        request.get("MaxResults") or DEFAULT_PAGE_SIZE,
+        user_id=user_id,
+        face_ids=face_ids,
+    )
+    return {
+        "Faces": [face_member(record) for record in page.items],
+        "NextToken": service.tokens.token(page.cursor, listing),
+        "FaceModelVersion": collection.face_model_version,
+    }
+
+
+def delete_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Delete faces by id; ids not in the collection are skipped."""
+    collection = service.collection(request["CollectionId"])
+    with service.lock:
+        deleted = service.store.delete_faces(collection.collection_id, request["FaceIds"])
+        service.index.remove(faces_space(collection.collection_id), deleted)
+    return {"DeletedFaces": deleted}
+
+
+def search_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Faces in the collection that match a stored face (the face itself is not returned)."""
+    collection = service.collection(request["CollectionId"])
+    face_id = request["FaceId"]
+    vector = service.index.get(faces_space(collection.collection_id), face_id)
+    if vector is None:
+        raise InvalidParameterException(f"faceId {face_id} was not found in the collection")
+    matches = service.search_faces(
+        collection.collection_id,
+        vector,
+        request.get("MaxFaces") or DEFAULT_MAX_MATCHES,
+        request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD),
+        exclude=face_id,
+    )
+    return {
+        "SearchedFaceId": face_id,
+        "FaceMatches": [{"Similarity": similarity, "Face": face_member(record)} for record, similarity in matches],
+        "FaceModelVersion": collection.face_model_version,
+    }
+
+
+def search_faces_by_image(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Faces in the collection that match the largest face in ``Image``."""
+    collection = service.collection(request["CollectionId"])
+    image = service.load_image(request["Image"])
+    faces = service.detect(image)
+    if not faces:
+        raise InvalidParameterException(NO_FACE_MESSAGE)
+    searched = faces[0]
+    vector = service.embed(image, [searched])[0]
+    matches = service.search_faces(
+        collection.collection_id,
+        vector,
+        request.get("MaxFaces") or DEFAULT_MAX_MATCHES,
+        request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD),
+    )
+    return {
+        "SearchedFaceBoundingBox": bounding_box(searched, image),
+        "SearchedFaceConfidence": searched.confidence,
+        "FaceMatches": [{"Similarity": similarity, "Face": face_member(record)} for record, similarity in matches],
+        "FaceModelVersion": collection.face_model_version,
+    }
+
+
+def _already_indexed(
+    service: FaceService, collection_id: str, content_hash: str, external_image_id: str | None
+) -> list[FaceRecord] | None:
+    image_id = service.store.find_image(collection_id, content_hash, external_image_id)
+    return None if image_id is None else service.store.faces_of_image(collection_id, image_id)
+
+
+def _indexed_face(record: FaceRecord) -> dict[str, Any]:
+    """IndexFaces reports the new face without the ListFaces-only members."""
+    member = face_member(record)
+    del member["IndexFacesModelVersion"], member["UserId"]
+    return member
+
+
+def _box_tuple(box: dict[str, float]) -> tuple[float, float, float, float]:
+    return box["Width"], box["Height"], box["Left"], box["Top"]

@@ -1,0 +1,53 @@
+"""Assembles the service from settings and serves it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .config import Settings
+from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
+from .core.pagination import TokenSigner
+from .core.service import FaceService
+from .index.exact import ExactIndex
+from .operations import bind_operations
+from .storage.sqlite import SqliteStore
+from .vision.dlib_pack import DlibFaceAnalyzer
+from .wire.http import create_wire_app
+
+log = logging.getLogger(__name__)
+
+
+def build_service(settings: Settings) -> FaceService:
+    """The embedded default: SQLite store, exact in-memory index, dlib models, local or S3 objects."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    objects: ObjectSource
+    if settings.s3_endpoint_url:
+        objects = S3ObjectSource(settings.s3_endpoint_url, settings.region)
+    else:
+        settings.local_object_root.mkdir(parents=True, exist_ok=True)
+        objects = LocalObjectSource(settings.local_object_root)
+    service = FaceService(
+        store=SqliteStore(settings.data_dir / "rekollect.sqlite3"),
+        index=ExactIndex(),
+        analyzer=DlibFaceAnalyzer(),
+        objects=objects,
+        tokens=TokenSigner.for_data_dir(settings.data_dir),
+        arn_prefix=f"arn:aws:rekognition:{settings.region}:{settings.account_id}:",
+    )
+    service.load_index()
+    return service
+
+
+def build_app(settings: Settings) -> Starlette:
+    """The ASGI app for ``settings``."""
+    return create_wire_app(bind_operations(build_service(settings)))
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until interrupted."""
+    app = build_app(settings)
+    log.info("serving on http://%s:%d with data in %s", settings.host, settings.port, settings.data_dir)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

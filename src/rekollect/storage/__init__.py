@@ -1,0 +1,1 @@
+"""Persistent metadata: the ``MetadataStore`` interface and its embedded SQLite implementation."""

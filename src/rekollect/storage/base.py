@@ -1,0 +1,125 @@
+"""The metadata store interface: collections, tags, images and faces.
+
+The store is the source of truth, embeddings included; the vector index is rebuilt from it when
+needed. Every method that writes is atomic and durable when it returns (an acknowledged write
+survives a crash). ``SqliteStore`` is the embedded default; a server database can replace it by
+implementing ``MetadataStore``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CollectionRecord:
+    """A face collection. ``created`` is timezone-aware UTC."""
+
+    collection_id: str
+    arn: str
+    created: dt.datetime
+    face_model_version: str
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """A stored face. ``box`` is ``(width, height, left, top)`` as ratios of the upright image."""
+
+    face_id: str
+    image_id: str
+    external_image_id: str | None
+    box: tuple[float, float, float, float]
+    confidence: float
+    model_version: str
+    embedding: np.ndarray
+    user_id: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; ``cursor`` continues after its last item, or is ``None`` at the end."""
+
+    items: list[T]
+    cursor: int | None
+
+
+class MetadataStore(Protocol):
+    """Persistent state of the face service."""
+
+    # Collections
+    def create_collection(self, record: CollectionRecord, tags: dict[str, str]) -> bool:
+        """Create a collection; return ``False`` if the id is already taken."""
+        ...
+
+    def get_collection(self, collection_id: str) -> CollectionRecord | None:
+        """The collection, or ``None``."""
+        ...
+
+    def delete_collection(self, collection_id: str) -> bool:
+        """Delete a collection with its faces and tags; ``False`` if it did not exist."""
+        ...
+
+    def list_collections(self, after: int | None, limit: int) -> Page[CollectionRecord]:
+        """Collections in creation order, starting after cursor ``after``."""
+        ...
+
+    def get_tags(self, collection_id: str) -> dict[str, str]:
+        """Tags of a collection."""
+        ...
+
+    def set_tags(self, collection_id: str, tags: dict[str, str]) -> None:
+        """Add or overwrite tags."""
+        ...
+
+    def remove_tags(self, collection_id: str, keys: Iterable[str]) -> None:
+        """Remove tags by key; unknown keys are ignored."""
+        ...
+
+    # Faces
+    def find_image(self, collection_id: str, content_hash: str, external_image_id: str | None) -> str | None:
+        """ImageId of an image already indexed with these bytes and ExternalImageId, or ``None``."""
+        ...
+
+    def add_faces(self, collection_id: str, content_hash: str, faces: list[FaceRecord]) -> None:
+        """Store the faces of one indexed image (all share one ImageId) in one transaction."""
+        ...
+
+    def get_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[FaceRecord]:
+        """The faces among ``face_ids`` that exist, in storage order."""
+        ...
+
+    def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
+        """Faces indexed from one image, in the order they were indexed."""
+        ...
+
+    def list_faces(
+        self,
+        collection_id: str,
+        after: int | None,
+        limit: int,
+        *,
+        user_id: str | None = None,
+        face_ids: list[str] | None = None,
+    ) -> Page[FaceRecord]:
+        """Faces in storage order, optionally only a user's or only the given ids."""
+        ...
+
+    def delete_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[str]:
+        """Delete faces; return the ids that existed and are now gone."""
+        ...
+
+    def count_faces(self, collection_id: str) -> int:
+        """Number of faces in a collection."""
+        ...
+
+    def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
+        """``(face_id, embedding)`` for every face of a collection (used to build the index)."""
+        ...

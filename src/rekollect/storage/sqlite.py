@@ -1,0 +1,298 @@
+"""``MetadataStore`` on one SQLite file: the embedded default.
+
+Durability: WAL journal with ``synchronous=FULL``, so a transaction is on disk when ``COMMIT``
+returns and survives ``kill -9`` of the server (SQLite's documented guarantee). One connection is
+shared by all threads behind a lock; every public method is one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .base import CollectionRecord, FaceRecord, Page, T
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS collections (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id TEXT NOT NULL UNIQUE,
+    arn TEXT NOT NULL,
+    created REAL NOT NULL,
+    face_model_version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+    collection_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (collection_id, key)
+);
+CREATE TABLE IF NOT EXISTS images (
+    collection_id TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    external_image_id TEXT,
+    PRIMARY KEY (collection_id, image_id)
+);
+CREATE INDEX IF NOT EXISTS images_by_hash ON images (collection_id, content_hash);
+CREATE TABLE IF NOT EXISTS faces (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id TEXT NOT NULL,
+    face_id TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    external_image_id TEXT,
+    box_width REAL NOT NULL,
+    box_height REAL NOT NULL,
+    box_left REAL NOT NULL,
+    box_top REAL NOT NULL,
+    confidence REAL NOT NULL,
+    model_version TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    user_id TEXT
+);
+CREATE INDEX IF NOT EXISTS faces_by_collection ON faces (collection_id, seq);
+CREATE INDEX IF NOT EXISTS faces_by_image ON faces (collection_id, image_id);
+"""
+
+_FACE_COLUMNS = (
+    "seq, face_id, image_id, external_image_id, box_width, box_height, box_left, box_top,"
+    " confidence, model_version, embedding, user_id"
+)
+
+
+class SqliteStore:
+    """``MetadataStore`` in ``<data-dir>/rekollect.sqlite3``."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=FULL")
+            self._connection.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    # Collections
+
+    def create_collection(self, record: CollectionRecord, tags: dict[str, str]) -> bool:
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO collections (collection_id, arn, created, face_model_version) VALUES (?, ?, ?, ?)",
+                    (record.collection_id, record.arn, record.created.timestamp(), record.face_model_version),
+                )
+            except sqlite3.IntegrityError:
+                return False
+            db.executemany(
+                "INSERT INTO tags (collection_id, key, value) VALUES (?, ?, ?)",
+                [(record.collection_id, key, value) for key, value in tags.items()],
+            )
+            return True
+
+    def get_collection(self, collection_id: str) -> CollectionRecord | None:
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT collection_id, arn, created, face_model_version FROM collections WHERE collection_id = ?",
+                (collection_id,),
+            ).fetchone()
+        return None if row is None else _collection(row)
+
+    def delete_collection(self, collection_id: str) -> bool:
+        with self._transaction() as db:
+            deleted = db.execute("DELETE FROM collections WHERE collection_id = ?", (collection_id,)).rowcount
+            for table in ("tags", "images", "faces"):
+                db.execute(f"DELETE FROM {table} WHERE collection_id = ?", (collection_id,))
+            return deleted > 0
+
+    def list_collections(self, after: int | None, limit: int) -> Page[CollectionRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT seq, collection_id, arn, created, face_model_version FROM collections"
+                " WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after or 0, limit + 1),
+            ).fetchall()
+        return _page([(row[0], _collection(row[1:])) for row in rows], limit)
+
+    def get_tags(self, collection_id: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT key, value FROM tags WHERE collection_id = ? ORDER BY key", (collection_id,)
+            ).fetchall()
+        return dict(rows)
+
+    def set_tags(self, collection_id: str, tags: dict[str, str]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO tags (collection_id, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (collection_id, key) DO UPDATE SET value = excluded.value",
+                [(collection_id, key, value) for key, value in tags.items()],
+            )
+
+    def remove_tags(self, collection_id: str, keys: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "DELETE FROM tags WHERE collection_id = ? AND key = ?", [(collection_id, key) for key in keys]
+            )
+
+    # Faces
+
+    def find_image(self, collection_id: str, content_hash: str, external_image_id: str | None) -> str | None:
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT image_id FROM images WHERE collection_id = ? AND content_hash = ? AND external_image_id IS ?",
+                (collection_id, content_hash, external_image_id),
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def add_faces(self, collection_id: str, content_hash: str, faces: list[FaceRecord]) -> None:
+        if not faces:
+            return
+        first = faces[0]
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO images (collection_id, image_id, content_hash, external_image_id) VALUES (?, ?, ?, ?)",
+                (collection_id, first.image_id, content_hash, first.external_image_id),
+            )
+            db.executemany(
+                f"INSERT INTO faces (collection_id, {_FACE_COLUMNS}) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        collection_id,
+                        face.face_id,
+                        face.image_id,
+                        face.external_image_id,
+                        *face.box,
+                        face.confidence,
+                        face.model_version,
+                        np.asarray(face.embedding, dtype=np.float32).tobytes(),
+                        face.user_id,
+                    )
+                    for face in faces
+                ],
+            )
+
+    def get_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[FaceRecord]:
+        ids = list(dict.fromkeys(face_ids))
+        with self._lock:
+            rows = [
+                row
+                for start in range(0, len(ids), 500)
+                for row in self._connection.execute(
+                    f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ?"
+                    f" AND face_id IN ({','.join('?' * len(ids[start : start + 500]))})",
+                    (collection_id, *ids[start : start + 500]),
+                ).fetchall()
+            ]
+        return [_face(row) for row in sorted(rows)]
+
+    def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ? AND image_id = ? ORDER BY seq",
+                (collection_id, image_id),
+            ).fetchall()
+        return [_face(row) for row in rows]
+
+    def list_faces(
+        self,
+        collection_id: str,
+        after: int | None,
+        limit: int,
+        *,
+        user_id: str | None = None,
+        face_ids: list[str] | None = None,
+    ) -> Page[FaceRecord]:
+        query = f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ? AND seq > ?"
+        params: list[object] = [collection_id, after or 0]
+        if user_id is not None:
+            query += " AND user_id = ?"
+            params.append(user_id)
+        if face_ids is not None:
+            query += f" AND face_id IN ({','.join('?' * len(face_ids))})"
+            params.extend(face_ids)
+        query += " ORDER BY seq LIMIT ?"
+        params.append(limit + 1)
+        with self._lock:
+            rows = self._connection.execute(query, params).fetchall()
+        return _page([(row[0], _face(row)) for row in rows], limit)
+
+    def delete_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[str]:
+        deleted = []
+        with self._transaction() as db:
+            for face_id in dict.fromkeys(face_ids):
+                row = db.execute(
+                    "DELETE FROM faces WHERE collection_id = ? AND face_id = ? RETURNING image_id",
+                    (collection_id, face_id),
+                ).fetchone()
+                if row is None:
+                    continue
+                deleted.append(face_id)
+                db.execute(
+                    "DELETE FROM images WHERE collection_id = ? AND image_id = ?"
+                    " AND NOT EXISTS (SELECT 1 FROM faces WHERE collection_id = ? AND image_id = ?)",
+                    (collection_id, row[0], collection_id, row[0]),
+                )
+        return deleted
+
+    def count_faces(self, collection_id: str) -> int:
+        with self._lock:
+            return int(
+                self._connection.execute(
+                    "SELECT COUNT(*) FROM faces WHERE collection_id = ?", (collection_id,)
+                ).fetchone()[0]
+            )
+
+    def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT face_id, embedding FROM faces WHERE collection_id = ? ORDER BY seq", (collection_id,)
+            ).fetchall()
+        for face_id, blob in rows:
+            yield face_id, np.frombuffer(blob, dtype=np.float32)
+
+
+def _collection(row: tuple) -> CollectionRecord:
+    collection_id, arn, created, version = row
+    return CollectionRecord(collection_id, arn, dt.datetime.fromtimestamp(created, tz=dt.UTC), version)
+
+
+def _face(row: tuple) -> FaceRecord:
+    (_, face_id, image_id, external, width, height, left, top, confidence, version, blob, user_id) = row
+    return FaceRecord(
+        face_id=face_id,
+        image_id=image_id,
+        external_image_id=external,
+        box=(width, height, left, top),
+        confidence=confidence,
+        model_version=version,
+        embedding=np.frombuffer(blob, dtype=np.float32),
+        user_id=user_id,
+    )
+
+
+def _page(rows: list[tuple[int, T]], limit: int) -> Page[T]:
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return Page([item for _, item in rows], rows[-1][0])
+    return Page([item for _, item in rows], None)

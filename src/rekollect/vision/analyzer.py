@@ -1,0 +1,57 @@
+"""The interface between the face service and any face model pack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    """One face found in an upright RGB image.
+
+    ``box`` is ``(left, top, right, bottom)`` in pixels of that image (it may extend past the
+    image edges when a face is cut by them). ``confidence`` is 0–100. ``landmarks`` is a
+    ``(68, 2)`` float array of pixel ``(x, y)`` points in the iBUG 300-W 68-point order.
+    """
+
+    box: tuple[float, float, float, float]
+    confidence: float
+    landmarks: np.ndarray
+
+    @property
+    def area(self) -> float:
+        """Box area in square pixels (used to order faces largest first)."""
+        left, top, right, bottom = self.box
+        return max(0.0, right - left) * max(0.0, bottom - top)
+
+
+class FaceAnalyzer(Protocol):
+    """A face model pack: finds faces and turns each into an embedding.
+
+    Implementations are loaded once per process and must be safe to call from several threads.
+    """
+
+    model_version: str
+    """Reported as ``FaceModelVersion``."""
+
+    embedding_size: int
+    """Length of the vectors ``embed`` returns."""
+
+    def detect(self, image: np.ndarray) -> list[DetectedFace]:
+        """Find faces in an ``(H, W, 3)`` uint8 RGB image, largest first."""
+        ...
+
+    def embed(self, image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray:
+        """Return a ``(len(faces), embedding_size)`` float32 array, one row per face."""
+        ...
+
+    def similarity(self, distances: np.ndarray) -> np.ndarray:
+        """Map Euclidean embedding distances to Rekognition's 0–100 ``Similarity``."""
+        ...
+
+    def distance_at(self, similarity: float) -> float:
+        """Largest distance whose ``similarity`` is still ≥ the given 0–100 value (inverse map)."""
+        ...

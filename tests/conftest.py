@@ -1,0 +1,49 @@
+"""Shared fixtures: one real server for the session, boto3 clients, fresh collection names."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import FACES, ServerProcess
+
+_names = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (FACES / "MANIFEST.tsv").is_file():
+        raise pytest.UsageError(f"the shared face data set is missing at {FACES} (set REKOLLECT_FACES_DIR)")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root = tmp_path_factory.mktemp("server")
+    process = ServerProcess(root / "data", "--s3-local-root", str(root / "buckets")).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def rekognition(server: ServerProcess):
+    return server.client()
+
+
+@pytest.fixture(scope="session")
+def buckets(server: ServerProcess) -> Path:
+    """The local object root: ``<root>/<bucket>/<key>`` is ``S3Object {Bucket, Name}``."""
+    return server.data_dir.parent / "buckets"
+
+
+@pytest.fixture
+def collection(rekognition) -> Iterator[str]:
+    """A new, empty collection, deleted afterwards."""
+    name = f"test-{next(_names)}"
+    rekognition.create_collection(CollectionId=name)
+    yield name
+    try:
+        rekognition.delete_collection(CollectionId=name)
+    except rekognition.exceptions.ResourceNotFoundException:
+        pass

@@ -1,0 +1,119 @@
+"""Test helpers: the shared face data set and a real server process on a loopback port."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+FACES = Path(os.environ.get("REKOLLECT_FACES_DIR", REPO.parent / "shared" / "data" / "faces"))
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One line of ``MANIFEST.tsv``."""
+
+    path: str
+    kind: str
+    identity: str
+    n_faces_expected: int | None
+    notes: str
+
+    @property
+    def file(self) -> Path:
+        return FACES / self.path
+
+    @property
+    def is_edge_case(self) -> bool:
+        return self.notes.startswith("EDGE:")
+
+    @property
+    def is_jpeg_or_png(self) -> bool:
+        return self.file.read_bytes().startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+
+
+def manifest() -> list[ManifestRow]:
+    """Every row of the shared data set's manifest."""
+    with open(FACES / "MANIFEST.tsv", newline="") as handle:
+        return [
+            ManifestRow(
+                path=row["path"],
+                kind=row["kind"],
+                identity=row["identity"],
+                n_faces_expected=int(row["n_faces_expected"]) if row["n_faces_expected"] else None,
+                notes=row["notes"],
+            )
+            for row in csv.DictReader(handle, delimiter="\t")
+        ]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``rekollect serve`` in a child process, on a free loopback port."""
+
+    def __init__(self, data_dir: Path, *extra_args: str, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.extra_args = extra_args
+        self.env = env or {}
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        command = [sys.executable, "-m", "rekollect", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [*command, *self.extra_args], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                urllib.request.urlopen(self.url, data=b"{}", timeout=1)
+            except urllib.error.HTTPError:
+                return self  # it answered (with an AWS error, as it should without a target)
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+    def client(self, service: str = "rekognition"):
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            config=Config(retries={"max_attempts": 1}, read_timeout=120),
+        )
+
+
+def image_bytes(relative: str) -> bytes:
+    """Bytes of a file in the shared data set."""
+    return (FACES / relative).read_bytes()

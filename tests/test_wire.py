@@ -1,0 +1,92 @@
+"""The AWS JSON 1.1 wire protocol: targets, errors, validation messages and headers."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from email.message import Message
+
+import pytest
+
+from rekollect.errors import InvalidParameterException
+from rekollect.wire.service_model import rekognition_model
+from rekollect.wire.validation import parse_request
+
+
+def post(url: str, target: str | None, body: bytes) -> tuple[int, Message, dict]:
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    if target is not None:
+        headers["X-Amz-Target"] = target
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.loads(error.read())
+
+
+def test_unknown_target_is_unknown_operation(server):
+    status, headers, body = post(server.url, "RekognitionService.NoSuchThing", b"{}")
+    assert status == 400
+    assert body["__type"] == "UnknownOperationException"
+    assert headers["x-amzn-ErrorType"] == "UnknownOperationException"
+    assert headers["x-amzn-RequestId"]
+
+
+def test_missing_target_is_unknown_operation(server):
+    status, _, body = post(server.url, None, b"{}")
+    assert (status, body["__type"]) == (400, "UnknownOperationException")
+
+
+def test_malformed_json_is_serialization_error(server):
+    status, _, body = post(server.url, "RekognitionService.ListCollections", b"{not json")
+    assert (status, body["__type"]) == (400, "SerializationException")
+
+
+def test_validation_names_each_bad_field(server):
+    body = json.dumps({"CollectionId": "bad id!", "Tags": {"aws:reserved": "x"}}).encode()
+    status, headers, payload = post(server.url, "RekognitionService.CreateCollection", body)
+    assert status == 400
+    assert payload["__type"] == "InvalidParameterException" == headers["x-amzn-ErrorType"]
+    assert payload["message"].startswith("2 validation errors detected")
+    assert "'CollectionId'" in payload["message"] and "regular expression" in payload["message"]
+    assert "'Tags.key'" in payload["message"]
+
+
+def test_successful_response_has_request_id_and_json_type(server):
+    status, headers, body = post(server.url, "RekognitionService.ListCollections", b"{}")
+    assert status == 200
+    assert headers["Content-Type"] == "application/x-amz-json-1.1"
+    assert headers["x-amzn-RequestId"]
+    assert isinstance(body["CollectionIds"], list)
+
+
+def _input(operation: str):
+    return rekognition_model().operation_model(operation).input_shape
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "expected"),
+    [
+        ("IndexFaces", {"Image": {}}, "Value 'None' at 'CollectionId' failed to satisfy constraint: Member must not be null"),
+        ("SearchFaces", {"CollectionId": "c", "FaceId": "nope"}, "at 'FaceId' failed to satisfy constraint: Member must satisfy regular expression pattern"),
+        ("SearchFaces", {"CollectionId": "c", "FaceId": "0" * 8 + "-0000-0000-0000-" + "0" * 12, "MaxFaces": 0}, "at 'MaxFaces' failed to satisfy constraint: Member must have value greater than or equal to 1"),
+        ("SearchFaces", {"CollectionId": "c" * 256, "FaceId": "x"}, "Member must have length less than or equal to 255"),
+        ("SearchFaces", {"CollectionId": "c", "FaceId": 7}, "at 'FaceId' failed to satisfy constraint: Member must be a string"),
+        ("SearchFacesByImage", {"CollectionId": "c", "Image": {"Bytes": "AA=="}, "FaceMatchThreshold": 101}, "Member must have value less than or equal to 100"),
+        ("DetectFaces", {"Image": {"Bytes": "AA=="}, "Attributes": ["EVERYTHING"]}, "at 'Attributes.1.member' failed to satisfy constraint: Member must satisfy enum value set"),
+        ("DetectFaces", {"Image": {"Bytes": "not base64!"}}, "at 'Image.Bytes' failed to satisfy constraint: Member must be base64-encoded binary data"),
+        ("IndexFaces", {"CollectionId": "c", "Image": {"S3Object": {"Bucket": "b", "Name": ""}}}, "at 'Image.S3Object.Name' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+        ("ListFaces", {"CollectionId": "c", "MaxResults": True}, "at 'MaxResults' failed to satisfy constraint: Member must be an integer"),
+    ],
+)
+def test_validation_follows_the_service_model(operation, body, expected):
+    with pytest.raises(InvalidParameterException) as caught:
+        parse_request(_input(operation), body)
+    assert expected in caught.value.message
+
+
+def test_parsing_decodes_blobs_and_ignores_unknown_members():
+    parsed = parse_request(_input("DetectFaces"), {"Image": {"Bytes": "aGk="}, "Surprise": 1})
+    assert parsed == {"Image": {"Bytes": b"hi"}}
