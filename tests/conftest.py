@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support import FACES, ServerProcess
 
 _names = itertools.count()
@@ -43,7 +43,5 @@ def collection(rekognition) -> Iterator[str]:
     name = f"test-{next(_names)}"
     rekognition.create_collection(CollectionId=name)
     yield name
-    try:
+    with contextlib.suppress(rekognition.exceptions.ResourceNotFoundException):
         rekognition.delete_collection(CollectionId=name)
-    except rekognition.exceptions.ResourceNotFoundException:
-        pass

@@ -8,7 +8,6 @@ import shutil
 import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
-
 from support import FACES, image_bytes
 
 OBAMA = "people/Barack_Obama/obama.jpg"
@@ -99,7 +98,14 @@ def test_search_faces_finds_the_same_person_only(rekognition, collection):
     similarities = [match["Similarity"] for match in everyone["FaceMatches"]]
     assert similarities == sorted(similarities, reverse=True) and len(similarities) == 2
     assert similarities[-1] < 80
-    assert len(rekognition.search_faces(CollectionId=collection, FaceId=face_id, MaxFaces=1, FaceMatchThreshold=0)["FaceMatches"]) == 1
+    assert (
+        len(
+            rekognition.search_faces(CollectionId=collection, FaceId=face_id, MaxFaces=1, FaceMatchThreshold=0)[
+                "FaceMatches"
+            ]
+        )
+        == 1
+    )
 
 
 def test_search_faces_by_image_uses_the_largest_face(rekognition, collection):

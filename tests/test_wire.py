@@ -69,16 +69,56 @@ def _input(operation: str):
 @pytest.mark.parametrize(
     ("operation", "body", "expected"),
     [
-        ("IndexFaces", {"Image": {}}, "Value 'None' at 'CollectionId' failed to satisfy constraint: Member must not be null"),
-        ("SearchFaces", {"CollectionId": "c", "FaceId": "nope"}, "at 'FaceId' failed to satisfy constraint: Member must satisfy regular expression pattern"),
-        ("SearchFaces", {"CollectionId": "c", "FaceId": "0" * 8 + "-0000-0000-0000-" + "0" * 12, "MaxFaces": 0}, "at 'MaxFaces' failed to satisfy constraint: Member must have value greater than or equal to 1"),
-        ("SearchFaces", {"CollectionId": "c" * 256, "FaceId": "x"}, "Member must have length less than or equal to 255"),
-        ("SearchFaces", {"CollectionId": "c", "FaceId": 7}, "at 'FaceId' failed to satisfy constraint: Member must be a string"),
-        ("SearchFacesByImage", {"CollectionId": "c", "Image": {"Bytes": "AA=="}, "FaceMatchThreshold": 101}, "Member must have value less than or equal to 100"),
-        ("DetectFaces", {"Image": {"Bytes": "AA=="}, "Attributes": ["EVERYTHING"]}, "at 'Attributes.1.member' failed to satisfy constraint: Member must satisfy enum value set"),
-        ("DetectFaces", {"Image": {"Bytes": "not base64!"}}, "at 'Image.Bytes' failed to satisfy constraint: Member must be base64-encoded binary data"),
-        ("IndexFaces", {"CollectionId": "c", "Image": {"S3Object": {"Bucket": "b", "Name": ""}}}, "at 'Image.S3Object.Name' failed to satisfy constraint: Member must have length greater than or equal to 1"),
-        ("ListFaces", {"CollectionId": "c", "MaxResults": True}, "at 'MaxResults' failed to satisfy constraint: Member must be an integer"),
+        (
+            "IndexFaces",
+            {"Image": {}},
+            "Value 'None' at 'CollectionId' failed to satisfy constraint: Member must not be null",
+        ),
+        (
+            "SearchFaces",
+            {"CollectionId": "c", "FaceId": "nope"},
+            "at 'FaceId' failed to satisfy constraint: Member must satisfy regular expression pattern",
+        ),
+        (
+            "SearchFaces",
+            {"CollectionId": "c", "FaceId": "0" * 8 + "-0000-0000-0000-" + "0" * 12, "MaxFaces": 0},
+            "at 'MaxFaces' failed to satisfy constraint: Member must have value greater than or equal to 1",
+        ),
+        (
+            "SearchFaces",
+            {"CollectionId": "c" * 256, "FaceId": "x"},
+            "Member must have length less than or equal to 255",
+        ),
+        (
+            "SearchFaces",
+            {"CollectionId": "c", "FaceId": 7},
+            "at 'FaceId' failed to satisfy constraint: Member must be a string",
+        ),
+        (
+            "SearchFacesByImage",
+            {"CollectionId": "c", "Image": {"Bytes": "AA=="}, "FaceMatchThreshold": 101},
+            "Member must have value less than or equal to 100",
+        ),
+        (
+            "DetectFaces",
+            {"Image": {"Bytes": "AA=="}, "Attributes": ["EVERYTHING"]},
+            "at 'Attributes.1.member' failed to satisfy constraint: Member must satisfy enum value set",
+        ),
+        (
+            "DetectFaces",
+            {"Image": {"Bytes": "not base64!"}},
+            "at 'Image.Bytes' failed to satisfy constraint: Member must be base64-encoded binary data",
+        ),
+        (
+            "IndexFaces",
+            {"CollectionId": "c", "Image": {"S3Object": {"Bucket": "b", "Name": ""}}},
+            "at 'Image.S3Object.Name' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ),
+        (
+            "ListFaces",
+            {"CollectionId": "c", "MaxResults": True},
+            "at 'MaxResults' failed to satisfy constraint: Member must be an integer",
+        ),
     ],
 )
 def test_validation_follows_the_service_model(operation, body, expected):
