@@ -8,23 +8,36 @@ the source of truth: at start-up the index is filled from it, so the two always 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InvalidParameterException, ResourceNotFoundException
 from ..index.base import VectorIndex
-from ..storage.base import CollectionRecord, FaceRecord, MetadataStore
+from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, UserRecord
 from ..vision.analyzer import DetectedFace, FaceAnalyzer
 from .images import MAX_BYTES_INLINE, MAX_BYTES_S3, DecodedImage, decode_image
 from .objects import ObjectSource
 from .pagination import TokenSigner
 
+if TYPE_CHECKING:
+    from ..video.jobs import VideoJobs
+
 
 def faces_space(collection_id: str) -> str:
     """Index space holding a collection's face vectors."""
     return f"faces/{collection_id}"
+
+
+def users_space(collection_id: str) -> str:
+    """Index space holding a collection's user vectors."""
+    return f"users/{collection_id}"
+
+
+MAX_FACES_PER_USER = 100
+"""AWS quota: faces associated with one user."""
 
 
 @dataclass
@@ -38,6 +51,8 @@ class FaceService:
     tokens: TokenSigner
     arn_prefix: str
     lock: threading.RLock = field(default_factory=threading.RLock)
+    videos: VideoJobs | None = None
+    """Stored-video jobs (set by ``server.build_service``)."""
 
     def load_index(self) -> None:
         """Fill the vector index from the store (called once at start-up)."""
@@ -45,15 +60,20 @@ class FaceService:
         while True:
             page = self.store.list_collections(after, 1000)
             for collection in page.items:
-                keys, vectors = [], []
-                for face_id, vector in self.store.iter_embeddings(collection.collection_id):
-                    keys.append(face_id)
-                    vectors.append(vector)
-                if keys:
-                    self.index.add(faces_space(collection.collection_id), keys, np.stack(vectors))
+                cid = collection.collection_id
+                self._fill(faces_space(cid), self.store.iter_embeddings(cid))
+                self._fill(users_space(cid), self.store.iter_user_vectors(cid))
             if page.cursor is None:
                 return
             after = page.cursor
+
+    def _fill(self, space: str, rows: Iterator[tuple[str, np.ndarray]]) -> None:
+        keys, vectors = [], []
+        for key, vector in rows:
+            keys.append(key)
+            vectors.append(vector)
+        if keys:
+            self.index.add(space, keys, np.stack(vectors))
 
     def collection(self, collection_id: str) -> CollectionRecord:
         """The collection; ``ResourceNotFoundException`` if it does not exist."""
@@ -96,4 +116,45 @@ class FaceService:
             (records[key], float(similarity))
             for (key, _), similarity in zip(hits, similarities, strict=True)
             if key in records and similarity >= threshold
+        ]
+
+    def user(self, collection_id: str, user_id: str) -> UserRecord:
+        """The user; ``ResourceNotFoundException`` if it does not exist."""
+        record = self.store.get_user(collection_id, user_id)
+        if record is None:
+            raise ResourceNotFoundException(f"The user id: {user_id} does not exist in collection {collection_id}")
+        return record
+
+    def recompute_user_vector(self, collection_id: str, user_id: str) -> np.ndarray | None:
+        """Store the user's vector, the centroid of its faces' embeddings (``None`` without faces).
+
+        Call inside ``store.atomic()``; then ``index_user`` once committed.
+        """
+        faces = self.store.list_faces(collection_id, None, MAX_FACES_PER_USER, user_id=user_id).items
+        vector = np.mean([face.embedding for face in faces], axis=0).astype(np.float32) if faces else None
+        self.store.set_user_vector(collection_id, user_id, vector)
+        return vector
+
+    def index_user(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
+        """Make the index agree with a user's stored vector."""
+        if vector is None:
+            self.index.remove(users_space(collection_id), [user_id])
+        else:
+            self.index.add(users_space(collection_id), [user_id], vector[np.newaxis])
+
+    def search_users(
+        self, collection_id: str, vector: np.ndarray, max_users: int, threshold: float, exclude: str | None = None
+    ) -> list[tuple[UserRecord, float]]:
+        """Users whose vector has ``Similarity`` ≥ ``threshold``, most similar first, at most ``max_users``."""
+        with self.lock:
+            hits = self.index.search(
+                users_space(collection_id), vector, max_users + 1, self.analyzer.distance_at(threshold)
+            )
+            hits = [(key, distance) for key, distance in hits if key != exclude][:max_users]
+            records = {key: self.store.get_user(collection_id, key) for key, _ in hits}
+        similarities = self.analyzer.similarity(np.array([distance for _, distance in hits]))
+        return [
+            (record, float(similarity))
+            for (key, _), similarity in zip(hits, similarities, strict=True)
+            if (record := records[key]) is not None and similarity >= threshold
         ]

@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from ..core.service import FaceService
-from . import collections, detection, faces
+from . import collections, detection, faces, users, video
 
 Operation = Callable[[FaceService, dict[str, Any]], dict[str, Any]]
 
@@ -31,6 +31,17 @@ OPERATIONS: dict[str, Operation] = {
     "SearchFacesByImage": faces.search_faces_by_image,
     "DetectFaces": detection.detect_faces,
     "CompareFaces": detection.compare_faces,
+    "CreateUser": users.create_user,
+    "DeleteUser": users.delete_user,
+    "ListUsers": users.list_users,
+    "AssociateFaces": users.associate_faces,
+    "DisassociateFaces": users.disassociate_faces,
+    "SearchUsers": users.search_users,
+    "SearchUsersByImage": users.search_users_by_image,
+    "StartFaceSearch": video.start_face_search,
+    "GetFaceSearch": video.get_face_search,
+    "StartFaceDetection": video.start_face_detection,
+    "GetFaceDetection": video.get_face_detection,
 }
 
 

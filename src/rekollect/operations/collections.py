@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..core.service import FaceService, faces_space
+from ..core.service import FaceService, faces_space, users_space
 from ..errors import InvalidParameterException, ResourceAlreadyExistsException, ResourceNotFoundException
 from ..storage.base import CollectionRecord
 
@@ -40,6 +40,7 @@ def delete_collection(service: FaceService, request: dict[str, Any]) -> dict[str
         if not service.store.delete_collection(collection_id):
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
         service.index.drop(faces_space(collection_id))
+        service.index.drop(users_space(collection_id))
     return {"StatusCode": 200}
 
 
@@ -48,7 +49,7 @@ def describe_collection(service: FaceService, request: dict[str, Any]) -> dict[s
     record = service.collection(request["CollectionId"])
     return {
         "FaceCount": service.store.count_faces(record.collection_id),
-        "UserCount": 0,
+        "UserCount": service.store.count_users(record.collection_id),
         "FaceModelVersion": record.face_model_version,
         "CollectionARN": record.arn,
         "CreationTimestamp": record.created,

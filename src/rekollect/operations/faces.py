@@ -106,12 +106,24 @@ def list_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
-    """Delete faces by id; ids not in the collection are skipped."""
+    """Delete faces by id. Faces still associated with a user are kept and reported with
+    ``ASSOCIATED_TO_AN_EXISTING_USER``; unknown ids with ``FACE_NOT_FOUND``."""
     collection = service.collection(request["CollectionId"])
+    cid = collection.collection_id
+    requested = list(dict.fromkeys(request["FaceIds"]))
     with service.lock:
-        deleted = service.store.delete_faces(collection.collection_id, request["FaceIds"])
-        service.index.remove(faces_space(collection.collection_id), deleted)
-    return {"DeletedFaces": deleted}
+        found = {face.face_id: face for face in service.store.get_faces(cid, requested)}
+        failed = [
+            {"FaceId": face_id, "UserId": found[face_id].user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
+            if face_id in found
+            else {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
+            for face_id in requested
+            if face_id not in found or found[face_id].user_id is not None
+        ]
+        deletable = [face_id for face_id in requested if face_id in found and found[face_id].user_id is None]
+        deleted = service.store.delete_faces(cid, deletable)
+        service.index.remove(faces_space(cid), deleted)
+    return {"DeletedFaces": deleted, "UnsuccessfulFaceDeletions": failed}
 
 
 def search_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:

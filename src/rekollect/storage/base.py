@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -24,6 +25,23 @@ class CollectionRecord:
     arn: str
     created: dt.datetime
     face_model_version: str
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user of a collection: ``face_count`` associated faces and their ``vector`` (``None`` if none)."""
+
+    user_id: str
+    face_count: int
+    vector: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class SavedResponse:
+    """A response kept for an idempotency token, with the fingerprint of the request that made it."""
+
+    fingerprint: str
+    response: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,10 @@ class Page(Generic[T]):
 
 class MetadataStore(Protocol):
     """Persistent state of the face service."""
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Group the writes made inside into one durable transaction (nested uses join the outer one)."""
+        ...
 
     # Collections
     def create_collection(self, record: CollectionRecord, tags: dict[str, str]) -> bool:
@@ -122,4 +144,48 @@ class MetadataStore(Protocol):
 
     def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
         """``(face_id, embedding)`` for every face of a collection (used to build the index)."""
+        ...
+
+    # Users
+
+    def create_user(self, collection_id: str, user_id: str) -> bool:
+        """Create a user with no faces; ``False`` if the id is taken in the collection."""
+        ...
+
+    def get_user(self, collection_id: str, user_id: str) -> UserRecord | None:
+        """The user, or ``None``."""
+        ...
+
+    def delete_user(self, collection_id: str, user_id: str) -> bool:
+        """Disassociate the user's faces and delete it; ``False`` if it did not exist."""
+        ...
+
+    def list_users(self, collection_id: str, after: int | None, limit: int) -> Page[UserRecord]:
+        """Users in creation order, starting after cursor ``after``."""
+        ...
+
+    def count_users(self, collection_id: str) -> int:
+        """Number of users in a collection."""
+        ...
+
+    def set_face_user(self, collection_id: str, face_ids: Iterable[str], user_id: str | None) -> None:
+        """Associate faces with ``user_id`` (or disassociate them with ``None``)."""
+        ...
+
+    def set_user_vector(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
+        """Store the user's search vector (``None`` when it has no faces)."""
+        ...
+
+    def iter_user_vectors(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
+        """``(user_id, vector)`` of every user that has one (used to build the index)."""
+        ...
+
+    # Idempotency
+
+    def saved_response(self, scope: str, token: str) -> SavedResponse | None:
+        """The response saved for ``token`` in ``scope``, or ``None``."""
+        ...
+
+    def save_response(self, scope: str, token: str, saved: SavedResponse) -> None:
+        """Remember the response for ``token`` in ``scope``."""
         ...

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CollectionRecord, FaceRecord, Page, T
+from .base import CollectionRecord, FaceRecord, Page, SavedResponse, T, UserRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -57,6 +57,21 @@ CREATE TABLE IF NOT EXISTS faces (
 );
 CREATE INDEX IF NOT EXISTS faces_by_collection ON faces (collection_id, seq);
 CREATE INDEX IF NOT EXISTS faces_by_image ON faces (collection_id, image_id);
+CREATE INDEX IF NOT EXISTS faces_by_user ON faces (collection_id, user_id);
+CREATE TABLE IF NOT EXISTS users (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    vector BLOB,
+    UNIQUE (collection_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS saved_responses (
+    scope TEXT NOT NULL,
+    token TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    response TEXT NOT NULL,
+    PRIMARY KEY (scope, token)
+);
 """
 
 _FACE_COLUMNS = (
@@ -83,8 +98,17 @@ class SqliteStore:
             self._connection.close()
 
     @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around everything inside; nested uses join the outer transaction."""
+        with self._transaction():
+            yield
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._connection.in_transaction:  # this thread holds the lock: we are nested
+                yield self._connection
+                return
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
@@ -121,8 +145,9 @@ class SqliteStore:
     def delete_collection(self, collection_id: str) -> bool:
         with self._transaction() as db:
             deleted = db.execute("DELETE FROM collections WHERE collection_id = ?", (collection_id,)).rowcount
-            for table in ("tags", "images", "faces"):
+            for table in ("tags", "images", "faces", "users"):
                 db.execute(f"DELETE FROM {table} WHERE collection_id = ?", (collection_id,))
+            db.execute("DELETE FROM saved_responses WHERE scope LIKE ? ESCAPE '!'", (_scope_prefix(collection_id),))
             return deleted > 0
 
     def list_collections(self, after: int | None, limit: int) -> Page[CollectionRecord]:
@@ -270,6 +295,109 @@ class SqliteStore:
             ).fetchall()
         for face_id, blob in rows:
             yield face_id, np.frombuffer(blob, dtype=np.float32)
+
+    # Users
+
+    _USER_COLUMNS = (
+        "users.user_id, (SELECT COUNT(*) FROM faces"
+        " WHERE faces.collection_id = users.collection_id AND faces.user_id = users.user_id), users.vector"
+    )
+
+    def create_user(self, collection_id: str, user_id: str) -> bool:
+        with self._transaction() as db:
+            try:
+                db.execute("INSERT INTO users (collection_id, user_id) VALUES (?, ?)", (collection_id, user_id))
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+    def get_user(self, collection_id: str, user_id: str) -> UserRecord | None:
+        with self._lock:
+            row = self._connection.execute(
+                f"SELECT {self._USER_COLUMNS} FROM users WHERE collection_id = ? AND user_id = ?",
+                (collection_id, user_id),
+            ).fetchone()
+        return None if row is None else _user(row)
+
+    def delete_user(self, collection_id: str, user_id: str) -> bool:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE faces SET user_id = NULL WHERE collection_id = ? AND user_id = ?", (collection_id, user_id)
+            )
+            return (
+                db.execute(
+                    "DELETE FROM users WHERE collection_id = ? AND user_id = ?", (collection_id, user_id)
+                ).rowcount
+                > 0
+            )
+
+    def list_users(self, collection_id: str, after: int | None, limit: int) -> Page[UserRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT users.seq, {self._USER_COLUMNS} FROM users WHERE collection_id = ? AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (collection_id, after or 0, limit + 1),
+            ).fetchall()
+        return _page([(row[0], _user(row[1:])) for row in rows], limit)
+
+    def count_users(self, collection_id: str) -> int:
+        with self._lock:
+            return int(
+                self._connection.execute(
+                    "SELECT COUNT(*) FROM users WHERE collection_id = ?", (collection_id,)
+                ).fetchone()[0]
+            )
+
+    def set_face_user(self, collection_id: str, face_ids: Iterable[str], user_id: str | None) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE faces SET user_id = ? WHERE collection_id = ? AND face_id = ?",
+                [(user_id, collection_id, face_id) for face_id in face_ids],
+            )
+
+    def set_user_vector(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
+        blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE users SET vector = ? WHERE collection_id = ? AND user_id = ?", (blob, collection_id, user_id)
+            )
+
+    def iter_user_vectors(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT user_id, vector FROM users WHERE collection_id = ? AND vector IS NOT NULL ORDER BY seq",
+                (collection_id,),
+            ).fetchall()
+        for user_id, blob in rows:
+            yield user_id, np.frombuffer(blob, dtype=np.float32)
+
+    # Idempotency
+
+    def saved_response(self, scope: str, token: str) -> SavedResponse | None:
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT fingerprint, response FROM saved_responses WHERE scope = ? AND token = ?", (scope, token)
+            ).fetchone()
+        return None if row is None else SavedResponse(*row)
+
+    def save_response(self, scope: str, token: str, saved: SavedResponse) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO saved_responses (scope, token, fingerprint, response) VALUES (?, ?, ?, ?)",
+                (scope, token, saved.fingerprint, saved.response),
+            )
+
+
+def _scope_prefix(collection_id: str) -> str:
+    """LIKE pattern for idempotency scopes of a collection (scopes end with ``\\n<CollectionId>``)."""
+    escaped = collection_id.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%\n{escaped}"
+
+
+def _user(row: tuple) -> UserRecord:
+    user_id, face_count, blob = row
+    vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
+    return UserRecord(user_id=user_id, face_count=int(face_count), vector=vector)
 
 
 def _collection(row: tuple) -> CollectionRecord:

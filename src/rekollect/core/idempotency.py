@@ -1,0 +1,43 @@
+"""ClientRequestToken handling for the write operations that take one.
+
+AWS: the same token with the same parameters returns the first response without acting again; the
+same token with different parameters is ``IdempotentParameterMismatchException``. The response is
+saved in the same store transaction as the write it describes, so a crash never separates them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import IdempotentParameterMismatchException
+from ..storage.base import MetadataStore, SavedResponse
+
+
+def run_once(
+    store: MetadataStore, operation: str, request: dict[str, Any], action: Callable[[], dict[str, Any]]
+) -> tuple[dict[str, Any], bool]:
+    """Run ``action`` in one store transaction unless ``request``'s token already ran.
+
+    Returns ``(response, replayed)``; ``replayed`` is true when the saved response was returned.
+    The caller holds the service lock.
+    """
+    token = request.get("ClientRequestToken")
+    with store.atomic():
+        if token is None:
+            return action(), False
+        scope = f"{operation}\n{request['CollectionId']}"
+        parameters = {key: value for key, value in request.items() if key != "ClientRequestToken"}
+        fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+        saved = store.saved_response(scope, token)
+        if saved is not None:
+            if saved.fingerprint != fingerprint:
+                raise IdempotentParameterMismatchException(
+                    f"ClientRequestToken {token} was already used with different parameters"
+                )
+            return json.loads(saved.response), True
+        response = action()
+        store.save_response(scope, token, SavedResponse(fingerprint, json.dumps(response)))
+        return response, False
