@@ -2,17 +2,21 @@
 
 Each option can also be set by an environment variable (the flag wins):
 
-=====================  ==========================  ==================================
-flag                   variable                    default
-=====================  ==========================  ==================================
-``--host``             ``REKOLLECT_HOST``          ``127.0.0.1``
-``--port``             ``REKOLLECT_PORT``          ``8085``
-``--data-dir``         ``REKOLLECT_DATA_DIR``      ``$XDG_DATA_HOME/rekollect``
-``--s3-endpoint-url``  ``REKOLLECT_S3_ENDPOINT_URL``  none: read the local folder
-``--s3-local-root``    ``REKOLLECT_S3_LOCAL_ROOT``  ``<data-dir>/s3``
-``--region``           ``REKOLLECT_REGION``        ``us-east-1``
-``--account-id``       ``REKOLLECT_ACCOUNT_ID``    ``000000000000``
-=====================  ==========================  ==================================
+=======================  ===============================  ================================
+flag                     variable                         default
+=======================  ===============================  ================================
+``--host``               ``REKOLLECT_HOST``               ``127.0.0.1``
+``--port``               ``REKOLLECT_PORT``               ``8085``
+``--data-dir``           ``REKOLLECT_DATA_DIR``           ``$XDG_DATA_HOME/rekollect``
+``--s3-endpoint-url``    ``REKOLLECT_S3_ENDPOINT_URL``    none: read the local folder
+``--s3-local-root``      ``REKOLLECT_S3_LOCAL_ROOT``      ``<data-dir>/s3``
+``--region``             ``REKOLLECT_REGION``             ``us-east-1``
+``--account-id``         ``REKOLLECT_ACCOUNT_ID``         ``000000000000``
+``--video-sample-rate``  ``REKOLLECT_VIDEO_SAMPLE_RATE``  ``5`` frames per second of video
+``--video-max-jobs``     ``REKOLLECT_VIDEO_MAX_JOBS``     ``20`` video jobs in progress
+``--sns-endpoint-url``   ``REKOLLECT_SNS_ENDPOINT_URL``   none: boto3's SNS endpoint
+``--video-webhook-url``  ``REKOLLECT_VIDEO_WEBHOOK_URL``  none: no webhook
+=======================  ===============================  ================================
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--s3-local-root", type=Path, default=_env("S3_LOCAL_ROOT"))
     serve.add_argument("--region", default=_env("REGION", "us-east-1"))
     serve.add_argument("--account-id", default=_env("ACCOUNT_ID", "000000000000"))
+    serve.add_argument("--video-sample-rate", type=float, default=float(_env("VIDEO_SAMPLE_RATE", "5") or 5))
+    serve.add_argument("--video-max-jobs", type=int, default=int(_env("VIDEO_MAX_JOBS", "20") or 20))
+    serve.add_argument("--sns-endpoint-url", default=_env("SNS_ENDPOINT_URL"))
+    serve.add_argument("--video-webhook-url", default=_env("VIDEO_WEBHOOK_URL"))
     args = parser.parse_args(argv)
     return Settings(
         host=args.host,
@@ -51,6 +59,10 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         s3_local_root=args.s3_local_root,
         region=args.region,
         account_id=args.account_id,
+        video_sample_rate=args.video_sample_rate,
+        video_max_jobs=args.video_max_jobs,
+        sns_endpoint_url=args.sns_endpoint_url,
+        video_webhook_url=args.video_webhook_url,
     )
 
 

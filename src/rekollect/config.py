@@ -20,6 +20,9 @@ class Settings:
     ``s3_endpoint_url`` selects an S3-compatible server for ``Image.S3Object``; without it objects
     are read from ``s3_local_root/<Bucket>/<Name>`` (default ``<data_dir>/s3``).
     ``region`` and ``account_id`` only form collection ARNs.
+    Stored-video jobs analyse ``video_sample_rate`` frames per second of video, at most
+    ``video_max_jobs`` at once in progress; completion messages go to SNS at ``sns_endpoint_url``
+    (boto3's default endpoint when unset) and, when set, are POSTed to ``video_webhook_url``.
     """
 
     host: str = "127.0.0.1"
@@ -29,6 +32,10 @@ class Settings:
     s3_local_root: Path | None = None
     region: str = "us-east-1"
     account_id: str = "000000000000"
+    video_sample_rate: float = 5.0
+    video_max_jobs: int = 20
+    sns_endpoint_url: str | None = None
+    video_webhook_url: str | None = None
 
     @property
     def local_object_root(self) -> Path:

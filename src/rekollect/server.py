@@ -13,7 +13,10 @@ from .core.pagination import TokenSigner
 from .core.service import FaceService
 from .index.exact import ExactIndex
 from .operations import bind_operations
+from .storage.jobs import JobStore
 from .storage.sqlite import SqliteStore
+from .video.jobs import VideoJobs
+from .video.notify import Notifier
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .wire.http import create_wire_app
 
@@ -38,6 +41,15 @@ def build_service(settings: Settings) -> FaceService:
         arn_prefix=f"arn:aws:rekognition:{settings.region}:{settings.account_id}:",
     )
     service.load_index()
+    service.videos = VideoJobs(
+        service,
+        JobStore(settings.data_dir / "jobs.sqlite3"),
+        settings.data_dir / "video-spool",
+        Notifier(settings.sns_endpoint_url, settings.video_webhook_url),
+        sample_rate=settings.video_sample_rate,
+        max_jobs=settings.video_max_jobs,
+    )
+    service.videos.run_worker()
     return service
 
 

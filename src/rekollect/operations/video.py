@@ -1,0 +1,82 @@
+"""Stored-video operations: StartFaceSearch, GetFaceSearch, StartFaceDetection, GetFaceDetection.
+
+Semantics follow the AWS Rekognition API Reference. Start* return a ``JobId`` at once and the job
+runs on the server's worker (``video.jobs``). Get* report ``JobStatus`` (``IN_PROGRESS``,
+``SUCCEEDED``, ``FAILED`` with a ``StatusMessage``), the measured ``VideoMetadata`` and, once the
+job has succeeded, its results, ``MaxResults`` (default and most 1000) per page. GetFaceSearch
+sorts by ``TIMESTAMP`` (default: time, then person ``Index``) or ``INDEX`` (person, then time);
+GetFaceDetection by time. An unknown ``JobId`` is a ``ResourceNotFoundException``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.service import FaceService
+from ..errors import InternalServerError
+from ..storage.jobs import SUCCEEDED, JobRecord
+from ..video.jobs import FACE_DETECTION, FACE_SEARCH, VideoJobs
+from .faces import DEFAULT_FACE_MATCH_THRESHOLD
+
+MAX_PAGE_SIZE = 1000
+
+
+def start_face_search(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Start searching ``CollectionId`` for the faces of persons in ``Video``; ``ResourceNotFoundException`` without it."""
+    collection = service.collection(request["CollectionId"])
+    params = {
+        "CollectionId": collection.collection_id,
+        "FaceMatchThreshold": request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD),
+        **_common_params(request),
+    }
+    return {"JobId": _jobs(service).start(FACE_SEARCH, params, request.get("ClientRequestToken"))}
+
+
+def start_face_detection(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Start detecting faces in ``Video`` with ``FaceAttributes`` (``DEFAULT`` or ``ALL``)."""
+    params = {"FaceAttributes": request.get("FaceAttributes", "DEFAULT"), **_common_params(request)}
+    return {"JobId": _jobs(service).start(FACE_DETECTION, params, request.get("ClientRequestToken"))}
+
+
+def get_face_search(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Status, metadata and (once succeeded) one page of ``Persons``."""
+    job = _jobs(service).job(request["JobId"], FACE_SEARCH)
+    sort_by = request.get("SortBy", "TIMESTAMP")
+    return {**_status(job), **_page(service, job, request, sort_by, "Persons")}
+
+
+def get_face_detection(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+    """Status, metadata and (once succeeded) one page of ``Faces``."""
+    job = _jobs(service).job(request["JobId"], FACE_DETECTION)
+    return {**_status(job), **_page(service, job, request, "TIMESTAMP", "Faces")}
+
+
+def _jobs(service: FaceService) -> VideoJobs:
+    if service.videos is None:
+        raise InternalServerError("Video analysis is not configured on this server")
+    return service.videos
+
+
+def _common_params(request: dict[str, Any]) -> dict[str, Any]:
+    return {key: request[key] for key in ("Video", "NotificationChannel", "JobTag") if key in request}
+
+
+def _status(job: JobRecord) -> dict[str, Any]:
+    return {
+        "JobId": job.job_id,
+        "JobStatus": job.status,
+        "StatusMessage": job.status_message,
+        "VideoMetadata": job.video_metadata,
+        "Video": job.request["Video"],
+        "JobTag": job.request.get("JobTag"),
+    }
+
+
+def _page(service: FaceService, job: JobRecord, request: dict[str, Any], order: str, member: str) -> dict[str, Any]:
+    if job.status != SUCCEEDED:
+        return {}
+    listing = f"video\n{job.job_id}\n{order}"
+    offset = service.tokens.cursor(request.get("NextToken"), listing) or 0
+    limit = min(request.get("MaxResults") or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+    items, more = _jobs(service).store.results(job.job_id, order, offset, limit)
+    return {member: items, "NextToken": service.tokens.token(offset + limit if more else None, listing)}

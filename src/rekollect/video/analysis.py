@@ -1,0 +1,73 @@
+"""What a job computes from sampled frames: GetFaceSearch ``PersonMatch`` and GetFaceDetection ``FaceDetection`` rows.
+
+Face search (AWS API Reference, GetFaceSearch): faces in each sampled frame are linked into
+persons (``tracker``) and each face is searched in the collection; a ``PersonMatch`` is kept when
+the face matches at least one stored face with ``Similarity`` ≥ ``FaceMatchThreshold``. ``Person.Face``
+carries the default attributes only, as GetFaceSearch documents. Face detection
+(GetFaceDetection) reports every face of every sampled frame with the requested attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..core.face_details import bounding_box, face_detail
+from ..core.service import FaceService
+from ..operations.faces import face_member
+from ..storage.jobs import ResultRow
+from .decode import Frame
+from .tracker import FaceTracker
+
+MAX_MATCHES_PER_FACE = 100
+"""Most collection faces reported for one face of one frame."""
+
+LINK_SIMILARITY = 80.0
+"""Similarity at which a face is re-linked to a person seen earlier (the default match threshold)."""
+
+OVERLAP_SIMILARITY = 50.0
+"""Similarity a face overlapping a person's last box needs to continue that person."""
+
+
+def face_search_rows(
+    service: FaceService, collection_id: str, threshold: float, frames: Iterable[Frame]
+) -> list[ResultRow]:
+    """``PersonMatch`` rows for the faces of ``frames`` that match the collection."""
+    tracker = FaceTracker(
+        link_distance=service.analyzer.distance_at(LINK_SIMILARITY),
+        overlap_distance=service.analyzer.distance_at(OVERLAP_SIMILARITY),
+    )
+    service.collection(collection_id)
+    rows = []
+    for frame in frames:
+        faces = service.detect(frame.image)
+        if not faces:
+            continue
+        vectors = service.embed(frame.image, faces)
+        persons = tracker.assign(frame.timestamp, [face.box for face in faces], vectors)
+        for face, vector, person in zip(faces, vectors, persons, strict=True):
+            matches = service.search_faces(collection_id, vector, MAX_MATCHES_PER_FACE, threshold)
+            if not matches:
+                continue
+            payload = {
+                "Timestamp": frame.timestamp,
+                "Person": {
+                    "Index": person,
+                    "BoundingBox": bounding_box(face, frame.image),
+                    "Face": face_detail(face, frame.image),
+                },
+                "FaceMatches": [
+                    {"Similarity": similarity, "Face": face_member(record)} for record, similarity in matches
+                ],
+            }
+            rows.append(ResultRow(frame.timestamp, person, payload))
+    return rows
+
+
+def face_detection_rows(service: FaceService, attributes: str, frames: Iterable[Frame]) -> list[ResultRow]:
+    """``FaceDetection`` rows for every face of ``frames``, largest first within a frame."""
+    rows = []
+    for frame in frames:
+        for face in service.detect(frame.image):
+            payload = {"Timestamp": frame.timestamp, "Face": face_detail(face, frame.image, [attributes])}
+            rows.append(ResultRow(frame.timestamp, None, payload))
+    return rows

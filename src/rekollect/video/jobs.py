@@ -1,0 +1,203 @@
+"""Stored-video jobs: started in the request path, run on a worker thread, persisted, resumed.
+
+``start`` reads the video object once (``InvalidS3ObjectException`` / ``VideoTooLargeException``
+are raised to the caller, as StartFaceSearch and StartFaceDetection document), spools it to
+``<data-dir>/video-spool/<JobId>`` and records the job ``IN_PROGRESS``. One worker thread runs
+jobs in start order (dlib holds the GIL, so a second thread would not add throughput); a job ends
+``SUCCEEDED`` with all its results or ``FAILED`` with a ``StatusMessage``, then its spool file is
+removed and the completion message sent. At start-up, jobs left ``IN_PROGRESS`` by a stopped
+server are run again from the beginning when their spool file is there, and failed with a
+message saying so when it is not.
+
+Idempotency (AWS API Reference): a ``ClientRequestToken`` seen before for the same operation
+returns the same ``JobId`` when the other parameters are equal, and
+``IdempotentParameterMismatchException`` when they differ. At most ``max_jobs`` jobs may be
+``IN_PROGRESS``; one more is a ``LimitExceededException`` (Rekognition's default quota is 20).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..core.service import FaceService
+from ..errors import (
+    IdempotentParameterMismatchException,
+    InvalidParameterException,
+    LimitExceededException,
+    RekognitionError,
+    ResourceNotFoundException,
+    VideoTooLargeException,
+)
+from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
+from .analysis import face_detection_rows, face_search_rows
+from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
+from .notify import Notifier
+
+log = logging.getLogger(__name__)
+
+FACE_SEARCH = "StartFaceSearch"
+FACE_DETECTION = "StartFaceDetection"
+RESTART_MESSAGE = "The server stopped while the job was in progress and its video is no longer available"
+
+
+class VideoJobs:
+    """Starts, runs, persists and resumes stored-video jobs for one ``FaceService``.
+
+    ``sample_rate`` is the number of frames analysed per second of video; ``max_jobs`` the most
+    jobs ``IN_PROGRESS`` at once.
+    """
+
+    def __init__(
+        self,
+        service: FaceService,
+        store: JobStore,
+        spool: Path,
+        notifier: Notifier,
+        *,
+        sample_rate: float,
+        max_jobs: int,
+    ) -> None:
+        if sample_rate <= 0 or max_jobs < 1:
+            raise ValueError("the video sampling rate must be positive and the job limit at least 1")
+        self.service = service
+        self.store = store
+        self.spool = spool
+        self.notifier = notifier
+        self.sample_rate = sample_rate
+        self.max_jobs = max_jobs
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[str] = queue.Queue()
+        spool.mkdir(parents=True, exist_ok=True)
+
+    def run_worker(self) -> None:
+        """Queue the jobs a previous server left unfinished and start the worker thread."""
+        for job in self.store.in_progress():
+            if self._spool_file(job.job_id).is_file():
+                log.info("resuming video job %s", job.job_id)
+                self._queue.put(job.job_id)
+            else:
+                self._finish(job, FAILED, RESTART_MESSAGE, None, [])
+        threading.Thread(target=self._work, name="video-jobs", daemon=True).start()
+
+    def start(self, api: str, params: dict[str, Any], client_token: str | None) -> str:
+        """Start a job for ``api`` with the validated ``params`` (defaults filled in); return its ``JobId``."""
+        params = json.loads(json.dumps(params))
+        if client_token is not None:
+            existing = self.store.find_by_token(api, client_token)
+            if existing is not None:
+                return _same_job(existing, params)
+        s3_object = params["Video"].get("S3Object")
+        if not s3_object or not s3_object.get("Bucket") or not s3_object.get("Name"):
+            raise InvalidParameterException("Video.S3Object needs Bucket and Name")
+        self._check_limit()
+        job_id = str(uuid.uuid4())
+        path = self._spool_file(job_id)
+        data = self.service.objects.read(
+            s3_object["Bucket"], s3_object["Name"], s3_object.get("Version"), MAX_VIDEO_BYTES, VideoTooLargeException
+        )
+        try:
+            _write_durably(path, data)
+            del data
+            _check_duration(path)
+            with self._lock:
+                if client_token is not None:
+                    existing = self.store.find_by_token(api, client_token)
+                    if existing is not None:
+                        path.unlink(missing_ok=True)
+                        return _same_job(existing, params)
+                self._check_limit()
+                job = JobRecord(job_id, api, client_token, params, IN_PROGRESS, created=time.time())
+                self.store.add(job)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        self._queue.put(job_id)
+        return job_id
+
+    def job(self, job_id: str, api: str) -> JobRecord:
+        """The job started by ``api``; ``ResourceNotFoundException`` when there is none."""
+        job = self.store.get(job_id)
+        if job is None or job.api != api:
+            raise ResourceNotFoundException(f"Job id {job_id} does not exist")
+        return job
+
+    def _check_limit(self) -> None:
+        if len(self.store.in_progress()) >= self.max_jobs:
+            raise LimitExceededException(f"There are already {self.max_jobs} video jobs in progress")
+
+    def _spool_file(self, job_id: str) -> Path:
+        return self.spool / job_id
+
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            job = self.store.get(job_id)
+            if job is not None and job.status == IN_PROGRESS:
+                self._run(job)
+
+    def _run(self, job: JobRecord) -> None:
+        path = self._spool_file(job.job_id)
+        metadata = None
+        try:
+            metadata = probe(path).member()
+            frames = sample_frames(path, self.sample_rate)
+            if job.api == FACE_SEARCH:
+                request = job.request
+                rows = face_search_rows(self.service, request["CollectionId"], request["FaceMatchThreshold"], frames)
+            else:
+                rows = face_detection_rows(self.service, job.request["FaceAttributes"], frames)
+        except (VideoError, RekognitionError) as error:
+            self._finish(job, FAILED, str(error), metadata, [])
+        except Exception:
+            log.exception("video job %s failed", job.job_id)
+            self._finish(job, FAILED, "Internal error while analysing the video", metadata, [])
+        else:
+            self._finish(job, SUCCEEDED, None, metadata, rows)
+
+    def _finish(
+        self,
+        job: JobRecord,
+        status: str,
+        message: str | None,
+        metadata: dict[str, Any] | None,
+        rows: list[ResultRow],
+    ) -> None:
+        finished = self.store.finish(job.job_id, status, message, metadata, rows)
+        self._spool_file(job.job_id).unlink(missing_ok=True)
+        log.info("video job %s %s (%d results)", job.job_id, status, len(rows))
+        self.notifier.job_finished(finished)
+
+
+def _same_job(existing: JobRecord, params: dict[str, Any]) -> str:
+    if existing.request != params:
+        raise IdempotentParameterMismatchException(
+            "ClientRequestToken was already used to start a job with different parameters"
+        )
+    return existing.job_id
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    partial = path.with_suffix(".part")
+    with open(partial, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
+
+
+def _check_duration(path: Path) -> None:
+    """``VideoTooLargeException`` past 6 hours; undecodable files are left for the job to fail."""
+    try:
+        duration = probe(path).duration_millis
+    except VideoError:
+        return
+    if duration > MAX_DURATION_MILLIS:
+        raise VideoTooLargeException(f"Video duration {duration} ms exceeds the maximum of {MAX_DURATION_MILLIS} ms")
