@@ -30,6 +30,8 @@ import pytest
 from botocore.exceptions import ClientError
 from support import FACES, ServerProcess, free_port, image_bytes
 
+from rekollect.video.tracker import FaceTracker
+
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"
 LIN = "people/Lin-Manuel_Miranda/lin-manuel-miranda.png"
 AUDIENCE_FROM_MS = 7200
@@ -402,3 +404,15 @@ def test_jobs_survive_a_crash_and_respect_the_limit(tmp_path):
         assert lost["JobStatus"] == "FAILED" and "server stopped" in lost["StatusMessage"]
     finally:
         second.stop()
+
+
+def test_tracker_links_by_overlap_and_by_appearance():
+    tracker = FaceTracker(link_distance=0.6, overlap_distance=0.7)
+    alice, bob = np.zeros(128), np.full(128, 0.1)  # 1.13 apart
+    assert tracker.assign(0, [(0, 0, 10, 10), (50, 50, 60, 60)], np.stack([alice, bob])) == [0, 1]
+    # Bob walks into Alice's old place: the overlap alone does not make him Alice.
+    assert tracker.assign(200, [(1, 1, 11, 11)], np.stack([bob + 0.01])) == [1]
+    # Alice comes back elsewhere after a long gap: her appearance re-links her.
+    assert tracker.assign(9000, [(80, 0, 90, 10)], np.stack([alice + 0.02])) == [0]
+    # Someone new gets the next index.
+    assert tracker.assign(9200, [(30, 30, 40, 40)], np.stack([np.full(128, -0.1)])) == [2]

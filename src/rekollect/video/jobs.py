@@ -80,11 +80,8 @@ class VideoJobs:
     def run_worker(self) -> None:
         """Queue the jobs a previous server left unfinished and start the worker thread."""
         for job in self.store.in_progress():
-            if self._spool_file(job.job_id).is_file():
-                log.info("resuming video job %s", job.job_id)
-                self._queue.put(job.job_id)
-            else:
-                self._finish(job, FAILED, RESTART_MESSAGE, None, [])
+            log.info("resuming video job %s", job.job_id)
+            self._queue.put(job.job_id)
         threading.Thread(target=self._work, name="video-jobs", daemon=True).start()
 
     def start(self, api: str, params: dict[str, Any], client_token: str | None) -> str:
@@ -139,12 +136,18 @@ class VideoJobs:
     def _work(self) -> None:
         while True:
             job_id = self._queue.get()
-            job = self.store.get(job_id)
-            if job is not None and job.status == IN_PROGRESS:
-                self._run(job)
+            try:
+                job = self.store.get(job_id)
+                if job is not None and job.status == IN_PROGRESS:
+                    self._run(job)
+            except Exception:
+                log.exception("video job %s could not be finished", job_id)
 
     def _run(self, job: JobRecord) -> None:
         path = self._spool_file(job.job_id)
+        if not path.is_file():
+            self._finish(job, FAILED, RESTART_MESSAGE, None, [])
+            return
         metadata = None
         try:
             metadata = probe(path).member()
