@@ -416,3 +416,24 @@ def test_tracker_links_by_overlap_and_by_appearance():
     assert tracker.assign(9000, [(80, 0, 90, 10)], np.stack([alice + 0.02])) == [0]
     # Someone new gets the next index.
     assert tracker.assign(9200, [(30, 30, 40, 40)], np.stack([np.full(128, -0.1)])) == [2]
+
+
+def test_video_from_an_s3_compatible_endpoint(tmp_path, moto_url):
+    s3 = aws_client("s3", moto_url)
+    s3.create_bucket(Bucket="media")
+    s3.upload_file(str(CLIP), "media", "shows/clip.mp4")
+    server = ServerProcess(
+        tmp_path / "data", "--s3-endpoint-url", moto_url, "--video-sample-rate", "1", env=AWS_ENV
+    ).start()
+    try:
+        client = server.client()
+        job_id = client.start_face_detection(Video={"S3Object": {"Bucket": "media", "Name": "shows/clip.mp4"}})["JobId"]
+        response = wait_for(client.get_face_detection, job_id)
+        assert response["JobStatus"] == "SUCCEEDED" and response["VideoMetadata"]["Codec"] == "h264"
+        times = [face["Timestamp"] for face in response["Faces"]]
+        assert len(times) >= 4 and len({t // 1000 for t in times}) == len(set(times))  # one frame a second
+        with pytest.raises(ClientError) as caught:
+            client.start_face_detection(Video={"S3Object": {"Bucket": "media", "Name": "shows/absent.mp4"}})
+        assert error_code(caught) == "InvalidS3ObjectException"
+    finally:
+        server.stop()
