@@ -2,8 +2,9 @@
 
 - ``Brightness``: mean luma (ITU-R BT.601) of the face box, as a percentage of 255.
 - ``Sharpness``: variance of the Laplacian (Pech-Pacheco et al., 2000) of the face box resized
-  to 128 px wide grey, mapped by ``100 * (1 - exp(-variance / 300))``; the scale 300 puts the
-  in-focus faces of the shared photo set between about 60 and 99 and blurred copies below 30.
+  to 128 px wide grey, mapped by ``100 * (1 - exp(-variance / 300))``. On the shared photos the
+  faces' 5th/50th/95th percentiles are 42/81/99, and the same faces Gaussian-blurred (σ = width/64)
+  score 2–5 (docs/models.md).
 """
 
 from __future__ import annotations
