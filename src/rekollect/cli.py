@@ -16,7 +16,11 @@ flag                     variable                         default
 ``--video-max-jobs``     ``REKOLLECT_VIDEO_MAX_JOBS``     ``20`` video jobs in progress
 ``--sns-endpoint-url``   ``REKOLLECT_SNS_ENDPOINT_URL``   none: boto3's SNS endpoint
 ``--video-webhook-url``  ``REKOLLECT_VIDEO_WEBHOOK_URL``  none: no webhook
+``--credentials-file``   ``REKOLLECT_CREDENTIALS_FILE``   none: local mode, loopback only
+``--max-clock-skew``     ``REKOLLECT_MAX_CLOCK_SKEW``     ``300`` seconds
 =======================  ===============================  ================================
+
+``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--video-max-jobs", type=int, default=int(_env("VIDEO_MAX_JOBS", "20") or 20))
     serve.add_argument("--sns-endpoint-url", default=_env("SNS_ENDPOINT_URL"))
     serve.add_argument("--video-webhook-url", default=_env("VIDEO_WEBHOOK_URL"))
+    serve.add_argument("--credentials-file", type=Path, default=_env("CREDENTIALS_FILE"))
+    serve.add_argument("--max-clock-skew", type=int, default=int(_env("MAX_CLOCK_SKEW", "300") or 300))
     args = parser.parse_args(argv)
     return Settings(
         host=args.host,
@@ -63,6 +69,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         video_max_jobs=args.video_max_jobs,
         sns_endpoint_url=args.sns_endpoint_url,
         video_webhook_url=args.video_webhook_url,
+        credentials_file=args.credentials_file,
+        max_clock_skew_seconds=args.max_clock_skew,
     )
 
 

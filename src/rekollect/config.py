@@ -23,6 +23,9 @@ class Settings:
     Stored-video jobs analyse ``video_sample_rate`` frames per second of video, at most
     ``video_max_jobs`` at once in progress; completion messages go to SNS at ``sns_endpoint_url``
     (boto3's default endpoint when unset) and, when set, are POSTed to ``video_webhook_url``.
+    ``credentials_file`` (plus ``REKOLLECT_ACCESS_KEY_ID``/``REKOLLECT_SECRET_ACCESS_KEY``) turns on
+    SigV4 authentication; ``X-Amz-Date`` may differ from the server clock by
+    ``max_clock_skew_seconds``.
     """
 
     host: str = "127.0.0.1"
@@ -36,6 +39,8 @@ class Settings:
     video_max_jobs: int = 20
     sns_endpoint_url: str | None = None
     video_webhook_url: str | None = None
+    credentials_file: Path | None = None
+    max_clock_skew_seconds: int = 300
 
     @property
     def local_object_root(self) -> Path:

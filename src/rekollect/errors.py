@@ -126,3 +126,28 @@ class VideoTooLargeException(RekognitionError):
     """AWS ``VideoTooLargeException``."""
 
     code = "VideoTooLargeException"
+
+
+class IncompleteSignatureException(RekognitionError):
+    """AWS ``IncompleteSignatureException``: The request's signature is malformed or incomplete."""
+
+    code = "IncompleteSignatureException"
+
+
+class InvalidSignatureException(RekognitionError):
+    """AWS ``InvalidSignatureException``: The request's signature does not match, or its date is out of range."""
+
+    code = "InvalidSignatureException"
+
+
+class MissingAuthenticationTokenException(RekognitionError):
+    """AWS ``MissingAuthenticationTokenException``: The request carries no signature."""
+
+    code = "MissingAuthenticationTokenException"
+    status = 403
+
+
+class UnrecognizedClientException(RekognitionError):
+    """AWS ``UnrecognizedClientException``: The access key id is not known."""
+
+    code = "UnrecognizedClientException"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 
 import uvicorn
 from starlette.applications import Starlette
@@ -13,6 +15,8 @@ from .core.pagination import TokenSigner
 from .core.service import FaceService
 from .index.exact import ExactIndex
 from .operations import bind_operations
+from .security.credentials import load_credentials
+from .security.guard import RequestGuard, check_binding
 from .storage.jobs import JobStore
 from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
@@ -38,7 +42,7 @@ def build_service(settings: Settings) -> FaceService:
         analyzer=DlibFaceAnalyzer(),
         objects=objects,
         tokens=TokenSigner.for_data_dir(settings.data_dir),
-        arn_prefix=f"arn:aws:rekognition:{settings.region}:{settings.account_id}:",
+        arn_prefix=arn_prefix(settings),
     )
     service.load_index()
     service.videos = VideoJobs(
@@ -53,13 +57,35 @@ def build_service(settings: Settings) -> FaceService:
     return service
 
 
-def build_app(settings: Settings) -> Starlette:
+def build_guard(settings: Settings) -> RequestGuard:
+    """The request guard for the configured credentials (off without any)."""
+    try:
+        credentials = load_credentials(settings.credentials_file, os.environ)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"cannot load credentials: {error}") from None
+    return RequestGuard(
+        credentials,
+        arn_prefix(settings),
+        max_clock_skew=dt.timedelta(seconds=settings.max_clock_skew_seconds),
+    )
+
+
+def arn_prefix(settings: Settings) -> str:
+    """``arn:aws:rekognition:<region>:<account>:`` for this server's resources."""
+    return f"arn:aws:rekognition:{settings.region}:{settings.account_id}:"
+
+
+def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     """The ASGI app for ``settings``."""
-    return create_wire_app(bind_operations(build_service(settings)))
+    return create_wire_app(bind_operations(build_service(settings)), guard=guard)
 
 
 def serve(settings: Settings) -> None:
-    """Run the server until interrupted."""
-    app = build_app(settings)
+    """Run the server until interrupted; refuses to listen beyond loopback without credentials."""
+    guard = build_guard(settings)
+    check_binding(settings.host, guard)
+    if not guard.enabled:
+        log.warning("no credentials configured: local mode, authentication is off (loopback only)")
+    app = build_app(settings, guard)
     log.info("serving on http://%s:%d with data in %s", settings.host, settings.port, settings.data_dir)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -16,7 +16,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +34,7 @@ from ..errors import (
 )
 from .serialization import serialize_response
 from .service_model import rekognition_model
+from .sigv4 import SignedRequest
 from .validation import parse_request
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,18 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 """An operation: takes the parsed request members, returns the response members."""
 
-Authenticator = Callable[[Request, bytes, str], None]
-"""Checks a request's credentials for an operation; raises a ``RekognitionError`` to refuse it."""
+
+class Guard(Protocol):
+    """Authentication and authorization of requests (``security.guard.RequestGuard``)."""
+
+    def authenticate(self, request: SignedRequest) -> Any:
+        """Return the caller (or ``None`` when anonymous); raise a ``RekognitionError`` to refuse."""
+        ...
+
+    def authorize(self, caller: Any, operation: str, params: dict[str, Any]) -> None:
+        """Raise a ``RekognitionError`` if ``caller`` may not run ``operation`` with ``params``."""
+        ...
+
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -52,7 +63,7 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 def create_wire_app(
     operations: Mapping[str, Handler],
     *,
-    authenticate: Authenticator | None = None,
+    guard: Guard | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
     """Build the ASGI app that serves ``operations`` (keyed by AWS operation name) on ``POST /``."""
@@ -65,9 +76,10 @@ def create_wire_app(
             name = _operation_name(request.headers.get("x-amz-target", ""), prefix, operations)
             operation = model.operation_model(name)
             body = await _read_body(request, max_body_bytes, has_blob=_takes_blob(operation.input_shape))
-            if authenticate is not None:
-                authenticate(request, body, name)
+            caller = guard.authenticate(_signed_request(request, body)) if guard is not None else None
             params = parse_request(operation.input_shape, _decode_json(body))
+            if guard is not None:
+                guard.authorize(caller, name, params)
             result = await run_in_threadpool(operations[name], params)
             payload = serialize_response(operation.output_shape, result)
             return Response(
@@ -82,6 +94,16 @@ def create_wire_app(
             return _error_response(InternalServerError("Internal server error"), request_id)
 
     return Starlette(routes=[Route("/", endpoint, methods=["POST"])])
+
+
+def _signed_request(request: Request, body: bytes) -> SignedRequest:
+    return SignedRequest(
+        method=request.method,
+        path=request.url.path,
+        query=request.url.query,
+        headers=dict(request.headers),
+        body=body,
+    )
 
 
 def _operation_name(target: str, prefix: str, operations: Mapping[str, Handler]) -> str:

@@ -1,0 +1,1 @@
+"""Who may call what: credentials, IAM-style policies, rate limits, and the request guard."""

@@ -1,0 +1,98 @@
+"""The request guard: SigV4 authentication, rate limits and policy checks for every request.
+
+With no credentials configured the guard is off (local mode): every request is accepted, as the
+server then only listens on a loopback address (``check_binding``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Any
+
+from ..errors import AccessDeniedException, ThrottlingException
+from ..wire.sigv4 import SignedRequest, Signer, verify_request
+from .credentials import Credential
+from .throttle import TokenBucket
+
+
+class RequestGuard:
+    """Implements the wire layer's ``Guard`` for a set of credentials.
+
+    ``arn_prefix`` is ``arn:aws:rekognition:<region>:<account>:``, used to name the collection an
+    operation acts on as the policy ``Resource``; operations without a collection act on ``*``.
+    """
+
+    def __init__(
+        self,
+        credentials: dict[str, Credential],
+        arn_prefix: str,
+        max_clock_skew: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> None:
+        self._credentials = credentials
+        self._arn_prefix = arn_prefix
+        self._max_skew = max_clock_skew
+        self._buckets = {
+            key: TokenBucket(credential.requests_per_second)
+            for key, credential in credentials.items()
+            if credential.requests_per_second
+        }
+
+    @property
+    def enabled(self) -> bool:
+        """False in local mode (no credentials configured)."""
+        return bool(self._credentials)
+
+    def authenticate(self, request: SignedRequest) -> Signer | None:
+        """Verify the signature and the caller's rate; ``None`` in local mode."""
+        if not self.enabled:
+            return None
+        signer = verify_request(
+            request,
+            lambda key: credential.secret_access_key if (credential := self._credentials.get(key)) else None,
+            now=dt.datetime.now(dt.UTC),
+            max_skew=self._max_skew,
+        )
+        bucket = self._buckets.get(signer.access_key_id)
+        if bucket is not None and not bucket.take():
+            raise ThrottlingException("Rate exceeded")
+        return signer
+
+    def authorize(self, signer: Signer | None, operation: str, params: dict[str, Any]) -> None:
+        """``AccessDeniedException`` unless the signer's policy allows ``operation`` on its resource."""
+        if signer is None:
+            return
+        resource = self.resource_of(params)
+        action = f"rekognition:{operation}"
+        if not self._credentials[signer.access_key_id].policy.allows(action, resource):
+            raise AccessDeniedException(
+                f"User: {signer.access_key_id} is not authorized to perform: {action} on resource: {resource}"
+            )
+
+    def resource_of(self, params: dict[str, Any]) -> str:
+        """The ARN an operation acts on: its ``ResourceArn``, its collection's ARN, or ``*``."""
+        if isinstance(params.get("ResourceArn"), str):
+            return params["ResourceArn"]
+        if isinstance(params.get("CollectionId"), str):
+            return f"{self._arn_prefix}collection/{params['CollectionId']}"
+        return "*"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, guard: RequestGuard) -> None:
+    """Refuse to listen beyond loopback without credentials (``SystemExit`` with the reason)."""
+    if not guard.enabled and not is_loopback(host):
+        raise SystemExit(
+            f"refusing to listen on {host} without credentials: anyone who reaches the port could read "
+            "and change the face collections. Configure --credentials-file or REKOLLECT_ACCESS_KEY_ID/"
+            "REKOLLECT_SECRET_ACCESS_KEY, or bind to 127.0.0.1 for local mode."
+        )
