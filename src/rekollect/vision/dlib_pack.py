@@ -37,7 +37,9 @@ _SIMILARITY_SCALE = 0.05
 
 
 class DlibFaceAnalyzer:
-    """``FaceAnalyzer`` over dlib. Each thread gets its own model instances (dlib nets are not re-entrant).
+    """``FaceAnalyzer`` over dlib. Models load once, on first use; one lock serialises calls into
+    them (dlib's ResNet is not re-entrant, and dlib's Python calls hold the GIL anyway, so the lock
+    costs no parallelism; run several worker processes to use several cores).
 
     ``max_detect_side`` (pixels): larger images are downscaled to this long side for detection
     only; landmarks and embeddings are computed on the full image. ``upsample`` is the number of
@@ -54,49 +56,48 @@ class DlibFaceAnalyzer:
         self.max_detect_side = max_detect_side
         self.upsample = upsample
         self.min_margin = min_margin
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._detector: dlib.fhog_object_detector | None = None
+        self._predictor: dlib.shape_predictor | None = None
+        self._encoder: dlib.face_recognition_model_v1 | None = None
 
-    def _models(self) -> threading.local:
-        local = self._local
-        if not hasattr(local, "detector"):
-            local.detector = dlib.get_frontal_face_detector()
-            local.predictor = dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
-            local.encoder = dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat")))
-        return local
+    def _load(self) -> None:
+        """Load the three models (called with the lock held)."""
+        if self._encoder is None:
+            self._detector = dlib.get_frontal_face_detector()
+            self._predictor = dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
+            self._encoder = dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat")))
 
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
         """Find faces in an ``(H, W, 3)`` uint8 RGB image; largest first, boxes in its pixels."""
-        models = self._models()
         height, width = image.shape[:2]
         scale = min(1.0, self.max_detect_side / max(height, width))
         small = image
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             small = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
-        rectangles, scores, _ = models.detector.run(small, self.upsample, self.min_margin)
+        with self._lock:
+            self._load()
+            rectangles, scores, _ = self._detector.run(small, self.upsample, self.min_margin)
+            shapes = [self._predictor(image, _rectangle(_box(rectangle, scale))) for rectangle in rectangles]
         faces = []
-        for rectangle, score in zip(rectangles, scores, strict=True):
-            box = (
-                rectangle.left() / scale,
-                rectangle.top() / scale,
-                (rectangle.right() + 1) / scale,
-                (rectangle.bottom() + 1) / scale,
-            )
-            shape = models.predictor(image, _rectangle(box))
+        for rectangle, score, shape in zip(rectangles, scores, shapes, strict=True):
             landmarks = np.array([(point.x, point.y) for point in shape.parts()], dtype=np.float32)
             confidence = 100.0 / (1.0 + np.exp(-_CONFIDENCE_SLOPE * score))
-            faces.append(DetectedFace(box=box, confidence=float(confidence), landmarks=landmarks))
+            faces.append(DetectedFace(box=_box(rectangle, scale), confidence=float(confidence), landmarks=landmarks))
         faces.sort(key=lambda face: face.area, reverse=True)
         return faces
 
     def embed(self, image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray:
         """128-d ResNet descriptors, one row per face, aligned on the face's 68 landmarks."""
-        models = self._models()
         rows = np.zeros((len(faces), self.embedding_size), dtype=np.float32)
         for row, face in enumerate(faces):
             points = dlib.points([dlib.point(round(x), round(y)) for x, y in face.landmarks])
             shape = dlib.full_object_detection(_rectangle(face.box), points)
-            rows[row] = np.asarray(models.encoder.compute_face_descriptor(image, shape, 0), dtype=np.float32)
+            with self._lock:
+                self._load()
+                descriptor = self._encoder.compute_face_descriptor(image, shape, 0)
+            rows[row] = np.asarray(descriptor, dtype=np.float32)
         return rows
 
     def similarity(self, distances: np.ndarray) -> np.ndarray:
@@ -121,6 +122,16 @@ def model_file(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("face_recognition_models is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "models" / name
+
+
+def _box(rectangle: dlib.rectangle, scale: float) -> tuple[float, float, float, float]:
+    """A detection on the downscaled image as ``(left, top, right, bottom)`` full-image pixels."""
+    return (
+        rectangle.left() / scale,
+        rectangle.top() / scale,
+        (rectangle.right() + 1) / scale,
+        (rectangle.bottom() + 1) / scale,
+    )
 
 
 def _rectangle(box: tuple[float, float, float, float]) -> dlib.rectangle:

@@ -123,9 +123,16 @@ def _parse_string(shape: Shape, value: Any, path: str, report: _Report) -> str |
     return value
 
 
+_INTEGER_BITS = {"integer": 32, "long": 64}
+
+
 def _parse_integer(shape: Shape, value: Any, path: str, report: _Report) -> int | None:
+    bits = _INTEGER_BITS[shape.type_name]
     if isinstance(value, bool) or not isinstance(value, int):
         report.add(path, value, "Member must be an integer")
+        return None
+    if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        report.add(path, value, f"Member must be a {bits}-bit integer")
         return None
     _check_range(shape, value, path, report)
     return value
