@@ -1,6 +1,6 @@
 """Stored-video jobs and their results in ``<data-dir>/jobs.sqlite3``.
 
-Durability as in ``storage/sqlite.py``: WAL journal with ``synchronous=FULL``, one connection
+Durability from ``SqliteDatabase`` (WAL, ``synchronous=FULL``), one connection
 behind a lock, every public method one transaction. A job's results and its final status are
 written in the same transaction, so a job is either ``IN_PROGRESS`` with no results or finished
 with all of them.
@@ -9,14 +9,12 @@ with all of them.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .database import SqliteDatabase
 
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
 
@@ -83,33 +81,15 @@ class JobStore:
     """Jobs and results on one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA synchronous=FULL")
-            self._connection.executescript(_SCHEMA)
+        self._db = SqliteDatabase(path, _SCHEMA)
 
     def close(self) -> None:
         """Close the database connection."""
-        with self._lock:
-            self._connection.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+        self._db.close()
 
     def add(self, job: JobRecord) -> None:
         """Insert a new job (``sqlite3.IntegrityError`` if its id or its (api, token) exists)."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -127,22 +107,22 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job, or ``None``."""
-        with self._lock:
-            row = self._connection.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        with self._db.lock:
+            row = self._db.connection.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         return None if row is None else _job(row)
 
     def find_by_token(self, api: str, client_token: str) -> JobRecord | None:
         """The job started by ``api`` with ``ClientRequestToken`` ``client_token``, or ``None``."""
-        with self._lock:
-            row = self._connection.execute(
+        with self._db.lock:
+            row = self._db.connection.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (api, client_token)
             ).fetchone()
         return None if row is None else _job(row)
 
     def in_progress(self) -> list[JobRecord]:
         """Unfinished jobs, oldest first."""
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE status = ? ORDER BY seq", (IN_PROGRESS,)
             ).fetchall()
         return [_job(row) for row in rows]
@@ -156,7 +136,7 @@ class JobStore:
         rows: list[ResultRow],
     ) -> JobRecord:
         """Store the results and the final status in one transaction; return the finished job."""
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM job_results WHERE job_id = ?", (job_id,))
             db.executemany(
                 "INSERT INTO job_results (job_id, seq, timestamp, person_index, payload) VALUES (?, ?, ?, ?, ?)",
@@ -180,8 +160,8 @@ class JobStore:
 
     def results(self, job_id: str, order: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Up to ``limit`` result payloads from ``offset`` in ``order`` (a key of ``ORDERS``), and whether more follow."""
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 f"SELECT payload FROM job_results WHERE job_id = ? ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
                 (job_id, limit + 1, offset),
             ).fetchall()

@@ -1,22 +1,21 @@
 """``MetadataStore`` on one SQLite file: the embedded default.
 
-Durability: WAL journal with ``synchronous=FULL``, so a transaction is on disk when ``COMMIT``
-returns and survives ``kill -9`` of the server (SQLite's documented guarantee). One connection is
-shared by all threads behind a lock; every public method is one transaction.
+Durability comes from ``SqliteDatabase`` (WAL, ``synchronous=FULL``): a transaction is on disk when
+``COMMIT`` returns, so it survives ``kill -9`` of the server. Every public method is one transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
 
 from .base import CollectionRecord, FaceRecord, Page, SavedResponse, T, UserRecord
+from .database import SqliteDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -84,43 +83,20 @@ class SqliteStore:
     """``MetadataStore`` in ``<data-dir>/rekollect.sqlite3``."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA synchronous=FULL")
-            self._connection.executescript(_SCHEMA)
+        self._db = SqliteDatabase(path, _SCHEMA)
 
     def close(self) -> None:
         """Close the database connection."""
-        with self._lock:
-            self._connection.close()
+        self._db.close()
 
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self) -> AbstractContextManager[object]:
         """One transaction around everything inside; nested uses join the outer transaction."""
-        with self._transaction():
-            yield
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._connection.in_transaction:  # this thread holds the lock: we are nested
-                yield self._connection
-                return
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
+        return self._db.transaction()
 
     # Collections
 
     def create_collection(self, record: CollectionRecord, tags: dict[str, str]) -> bool:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             try:
                 db.execute(
                     "INSERT INTO collections (collection_id, arn, created, face_model_version) VALUES (?, ?, ?, ?)",
@@ -135,15 +111,15 @@ class SqliteStore:
             return True
 
     def get_collection(self, collection_id: str) -> CollectionRecord | None:
-        with self._lock:
-            row = self._connection.execute(
+        with self._db.lock:
+            row = self._db.connection.execute(
                 "SELECT collection_id, arn, created, face_model_version FROM collections WHERE collection_id = ?",
                 (collection_id,),
             ).fetchone()
         return None if row is None else _collection(row)
 
     def delete_collection(self, collection_id: str) -> bool:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             deleted = db.execute("DELETE FROM collections WHERE collection_id = ?", (collection_id,)).rowcount
             for table in ("tags", "images", "faces", "users"):
                 db.execute(f"DELETE FROM {table} WHERE collection_id = ?", (collection_id,))
@@ -151,8 +127,8 @@ class SqliteStore:
             return deleted > 0
 
     def list_collections(self, after: int | None, limit: int) -> Page[CollectionRecord]:
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 "SELECT seq, collection_id, arn, created, face_model_version FROM collections"
                 " WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after or 0, limit + 1),
@@ -160,14 +136,14 @@ class SqliteStore:
         return _page([(row[0], _collection(row[1:])) for row in rows], limit)
 
     def get_tags(self, collection_id: str) -> dict[str, str]:
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 "SELECT key, value FROM tags WHERE collection_id = ? ORDER BY key", (collection_id,)
             ).fetchall()
         return dict(rows)
 
     def set_tags(self, collection_id: str, tags: dict[str, str]) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "INSERT INTO tags (collection_id, key, value) VALUES (?, ?, ?)"
                 " ON CONFLICT (collection_id, key) DO UPDATE SET value = excluded.value",
@@ -175,7 +151,7 @@ class SqliteStore:
             )
 
     def remove_tags(self, collection_id: str, keys: Iterable[str]) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "DELETE FROM tags WHERE collection_id = ? AND key = ?", [(collection_id, key) for key in keys]
             )
@@ -183,8 +159,8 @@ class SqliteStore:
     # Faces
 
     def find_image(self, collection_id: str, content_hash: str, external_image_id: str | None) -> str | None:
-        with self._lock:
-            row = self._connection.execute(
+        with self._db.lock:
+            row = self._db.connection.execute(
                 "SELECT image_id FROM images WHERE collection_id = ? AND content_hash = ? AND external_image_id IS ?",
                 (collection_id, content_hash, external_image_id),
             ).fetchone()
@@ -194,7 +170,7 @@ class SqliteStore:
         if not faces:
             return
         first = faces[0]
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO images (collection_id, image_id, content_hash, external_image_id) VALUES (?, ?, ?, ?)",
                 (collection_id, first.image_id, content_hash, first.external_image_id),
@@ -219,11 +195,11 @@ class SqliteStore:
 
     def get_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[FaceRecord]:
         ids = list(dict.fromkeys(face_ids))
-        with self._lock:
+        with self._db.lock:
             rows = [
                 row
                 for start in range(0, len(ids), 500)
-                for row in self._connection.execute(
+                for row in self._db.connection.execute(
                     f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ?"
                     f" AND face_id IN ({','.join('?' * len(ids[start : start + 500]))})",
                     (collection_id, *ids[start : start + 500]),
@@ -232,8 +208,8 @@ class SqliteStore:
         return [_face(row) for row in sorted(rows)]
 
     def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ? AND image_id = ? ORDER BY seq",
                 (collection_id, image_id),
             ).fetchall()
@@ -258,13 +234,13 @@ class SqliteStore:
             params.extend(face_ids)
         query += " ORDER BY seq LIMIT ?"
         params.append(limit + 1)
-        with self._lock:
-            rows = self._connection.execute(query, params).fetchall()
+        with self._db.lock:
+            rows = self._db.connection.execute(query, params).fetchall()
         return _page([(row[0], _face(row)) for row in rows], limit)
 
     def delete_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[str]:
         deleted = []
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             for face_id in dict.fromkeys(face_ids):
                 row = db.execute(
                     "DELETE FROM faces WHERE collection_id = ? AND face_id = ? RETURNING image_id",
@@ -281,16 +257,16 @@ class SqliteStore:
         return deleted
 
     def count_faces(self, collection_id: str) -> int:
-        with self._lock:
+        with self._db.lock:
             return int(
-                self._connection.execute(
+                self._db.connection.execute(
                     "SELECT COUNT(*) FROM faces WHERE collection_id = ?", (collection_id,)
                 ).fetchone()[0]
             )
 
     def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 "SELECT face_id, embedding FROM faces WHERE collection_id = ? ORDER BY seq", (collection_id,)
             ).fetchall()
         for face_id, blob in rows:
@@ -304,7 +280,7 @@ class SqliteStore:
     )
 
     def create_user(self, collection_id: str, user_id: str) -> bool:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             try:
                 db.execute("INSERT INTO users (collection_id, user_id) VALUES (?, ?)", (collection_id, user_id))
             except sqlite3.IntegrityError:
@@ -312,15 +288,15 @@ class SqliteStore:
             return True
 
     def get_user(self, collection_id: str, user_id: str) -> UserRecord | None:
-        with self._lock:
-            row = self._connection.execute(
+        with self._db.lock:
+            row = self._db.connection.execute(
                 f"SELECT {self._USER_COLUMNS} FROM users WHERE collection_id = ? AND user_id = ?",
                 (collection_id, user_id),
             ).fetchone()
         return None if row is None else _user(row)
 
     def delete_user(self, collection_id: str, user_id: str) -> bool:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE faces SET user_id = NULL WHERE collection_id = ? AND user_id = ?", (collection_id, user_id)
             )
@@ -332,8 +308,8 @@ class SqliteStore:
             )
 
     def list_users(self, collection_id: str, after: int | None, limit: int) -> Page[UserRecord]:
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 f"SELECT users.seq, {self._USER_COLUMNS} FROM users WHERE collection_id = ? AND seq > ?"
                 " ORDER BY seq LIMIT ?",
                 (collection_id, after or 0, limit + 1),
@@ -341,15 +317,15 @@ class SqliteStore:
         return _page([(row[0], _user(row[1:])) for row in rows], limit)
 
     def count_users(self, collection_id: str) -> int:
-        with self._lock:
+        with self._db.lock:
             return int(
-                self._connection.execute(
+                self._db.connection.execute(
                     "SELECT COUNT(*) FROM users WHERE collection_id = ?", (collection_id,)
                 ).fetchone()[0]
             )
 
     def set_face_user(self, collection_id: str, face_ids: Iterable[str], user_id: str | None) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.executemany(
                 "UPDATE faces SET user_id = ? WHERE collection_id = ? AND face_id = ?",
                 [(user_id, collection_id, face_id) for face_id in face_ids],
@@ -357,14 +333,14 @@ class SqliteStore:
 
     def set_user_vector(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
         blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "UPDATE users SET vector = ? WHERE collection_id = ? AND user_id = ?", (blob, collection_id, user_id)
             )
 
     def iter_user_vectors(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
-        with self._lock:
-            rows = self._connection.execute(
+        with self._db.lock:
+            rows = self._db.connection.execute(
                 "SELECT user_id, vector FROM users WHERE collection_id = ? AND vector IS NOT NULL ORDER BY seq",
                 (collection_id,),
             ).fetchall()
@@ -374,14 +350,14 @@ class SqliteStore:
     # Idempotency
 
     def saved_response(self, scope: str, token: str) -> SavedResponse | None:
-        with self._lock:
-            row = self._connection.execute(
+        with self._db.lock:
+            row = self._db.connection.execute(
                 "SELECT fingerprint, response FROM saved_responses WHERE scope = ? AND token = ?", (scope, token)
             ).fetchone()
         return None if row is None else SavedResponse(*row)
 
     def save_response(self, scope: str, token: str, saved: SavedResponse) -> None:
-        with self._transaction() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO saved_responses (scope, token, fingerprint, response) VALUES (?, ?, ?, ?)",
                 (scope, token, saved.fingerprint, saved.response),
