@@ -1,8 +1,9 @@
 """Rekognition ``FaceDetail`` and ``BoundingBox`` values from a detected face.
 
-Every value is measured: the box and ``Confidence`` from the detector, landmarks from the
-68-point model, ``Pose`` from a PnP fit, ``Quality`` from the face's pixels. Attributes no model
-here computes (age, emotions, glasses...) are left out rather than invented.
+Every value is measured: the box and ``Confidence`` from the detector, the five default landmarks
+from the 68-point model, ``Pose`` from a PnP fit, ``Quality`` from the face's pixels. The other
+attributes (and all 30 landmarks) come from ``face_attributes.py``; those no model here computes
+(beard, glasses...) are left out rather than invented.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..vision.analyzer import DetectedFace
-from ..vision.landmarks import ALL_LANDMARKS, DEFAULT_LANDMARKS, rekognition_landmarks
+from ..vision.landmarks import rekognition_landmarks
 from ..vision.pose import head_pose
 from ..vision.quality import brightness, face_region, sharpness
+from .face_attributes import attribute_members
 from .images import DecodedImage
 
 
@@ -27,18 +29,10 @@ def bounding_box(face: DetectedFace, image: DecodedImage) -> dict[str, float]:
     }
 
 
-def wants_all(attributes: list[str] | None) -> bool:
-    """True when ``Attributes``/``DetectionAttributes`` ask for more than ``DEFAULT``."""
-    return bool(attributes) and any(name != "DEFAULT" for name in attributes or [])
-
-
 def face_detail(face: DetectedFace, image: DecodedImage, attributes: list[str] | None = None) -> dict[str, Any]:
-    """A ``FaceDetail`` with the default attributes (BoundingBox, Confidence, Landmarks, Pose, Quality).
-
-    ``DEFAULT`` gives Rekognition's five default landmarks; anything more gives every landmark type
-    the 68-point model locates.
+    """A ``FaceDetail``: the default attributes (BoundingBox, Confidence, five Landmarks, Pose, Quality)
+    plus those ``attributes`` selects (``ALL`` also gives all 30 landmarks).
     """
-    types = ALL_LANDMARKS if wants_all(attributes) else DEFAULT_LANDMARKS
     roll, yaw, pitch = head_pose(face.landmarks, image.width, image.height)
     region = face_region(image.pixels, face.box)
     return {
@@ -46,8 +40,9 @@ def face_detail(face: DetectedFace, image: DecodedImage, attributes: list[str] |
         "Confidence": face.confidence,
         "Landmarks": [
             {"Type": name, "X": x / image.width, "Y": y / image.height}
-            for name, x, y in rekognition_landmarks(face.landmarks, types)
+            for name, x, y in rekognition_landmarks(face.landmarks)
         ],
         "Pose": {"Roll": roll, "Yaw": yaw, "Pitch": pitch},
         "Quality": {"Brightness": brightness(region), "Sharpness": sharpness(region)},
+        **attribute_members(face, image, attributes),
     }

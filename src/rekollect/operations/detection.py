@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..core.face_details import bounding_box, face_detail
+from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
 from ..core.service import FaceService
 from ..errors import InvalidParameterException
 from .faces import NO_FACE_MESSAGE
@@ -27,16 +28,18 @@ def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, An
     """Compare the largest face of ``SourceImage`` with the faces of ``TargetImage``.
 
     Target faces with ``Similarity`` ≥ ``SimilarityThreshold`` (default 80) are ``FaceMatches``,
-    most similar first; the others are ``UnmatchedFaces``. A source image without a face is an
+    most similar first; the others are ``UnmatchedFaces``. Faces failing ``QualityFilter`` (default
+    ``NONE``) are left out on both sides. A source image without a face is an
     ``InvalidParameterException``, as on AWS.
     """
     source = service.load_image(request["SourceImage"])
     target = service.load_image(request["TargetImage"])
-    source_faces = service.detect(source)
+    quality_filter = request.get("QualityFilter") or SEARCH_DEFAULT
+    source_faces, _ = filter_faces(service.detect(source), source, quality_filter)
     if not source_faces:
         raise InvalidParameterException(NO_FACE_MESSAGE)
     source_face = source_faces[0]
-    target_faces = service.detect(target)[:MAX_TARGET_FACES]
+    target_faces, _ = filter_faces(service.detect(target)[:MAX_TARGET_FACES], target, quality_filter)
     threshold = request.get("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
 
     matches: list[dict[str, Any]] = []

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from ..core.face_details import bounding_box, face_detail
+from ..core.quality_filter import INDEX_DEFAULT, SEARCH_DEFAULT, filter_faces
 from ..core.service import FaceService, faces_space
 from ..errors import InvalidParameterException
 from ..storage.base import FaceRecord
@@ -41,7 +42,7 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
     """Detect faces in ``Image`` and add the largest ``MaxFaces`` of them to the collection."""
     collection = service.collection(request["CollectionId"])
     image = service.load_image(request["Image"])
-    faces = service.detect(image)
+    faces, rejected = filter_faces(service.detect(image), image, request.get("QualityFilter") or INDEX_DEFAULT)
     limit = request.get("MaxFaces") or len(faces)
     kept, excess = faces[:limit], faces[limit:]
     attributes = request.get("DetectionAttributes")
@@ -80,7 +81,8 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
         ],
         "FaceModelVersion": service.analyzer.model_version,
         "UnindexedFaces": [
-            {"Reasons": ["EXCEEDS_MAX_FACES"], "FaceDetail": face_detail(face, image, attributes)} for face in excess
+            {"Reasons": reasons, "FaceDetail": face_detail(face, image, attributes)}
+            for face, reasons in [*((face, ["EXCEEDS_MAX_FACES"]) for face in excess), *rejected]
         ],
     }
 
@@ -148,10 +150,10 @@ def search_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
 
 
 def search_faces_by_image(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
-    """Faces in the collection that match the largest face in ``Image``."""
+    """Faces in the collection that match the largest face in ``Image`` that passes ``QualityFilter``."""
     collection = service.collection(request["CollectionId"])
     image = service.load_image(request["Image"])
-    faces = service.detect(image)
+    faces, _ = filter_faces(service.detect(image), image, request.get("QualityFilter") or SEARCH_DEFAULT)
     if not faces:
         raise InvalidParameterException(NO_FACE_MESSAGE)
     searched = faces[0]

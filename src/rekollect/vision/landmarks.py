@@ -1,8 +1,8 @@
-"""Rekognition landmark types from the iBUG 300-W 68-point layout.
+"""Rekognition's five default landmark types from the iBUG 300-W 68-point layout.
 
 Index numbers are 0-based points of the 68-point model. "Left" and "right" follow Rekognition's
-output, where ``eyeLeft`` is the eye on the image's left (the person's right eye). Pupils
-(``leftPupil``/``rightPupil``) are not in the 68-point layout and are not produced here.
+output, where ``eyeLeft`` is the eye on the image's left (the person's right eye). All 30 types
+(with ``ALL``) come from the Face Mesh instead: see ``vision/attributes/landmarks.py``.
 """
 
 from __future__ import annotations
@@ -18,33 +18,7 @@ _POINTS: dict[str, tuple[int, ...]] = {
     "mouthLeft": (48,),
     "mouthRight": (54,),
     "nose": (30,),
-    "leftEyeBrowLeft": (17,),
-    "leftEyeBrowRight": (21,),
-    "leftEyeBrowUp": (19,),
-    "rightEyeBrowLeft": (22,),
-    "rightEyeBrowRight": (26,),
-    "rightEyeBrowUp": (24,),
-    "leftEyeLeft": (36,),
-    "leftEyeRight": (39,),
-    "leftEyeUp": (37, 38),
-    "leftEyeDown": (40, 41),
-    "rightEyeLeft": (42,),
-    "rightEyeRight": (45,),
-    "rightEyeUp": (43, 44),
-    "rightEyeDown": (46, 47),
-    "noseLeft": (31,),
-    "noseRight": (35,),
-    "mouthUp": (51,),
-    "mouthDown": (57,),
-    "upperJawlineLeft": (0,),
-    "midJawlineLeft": (4,),
-    "chinBottom": (8,),
-    "midJawlineRight": (12,),
-    "upperJawlineRight": (16,),
 }
-
-ALL_LANDMARKS = tuple(_POINTS)
-"""Every landmark type computed from 68 points (28 of Rekognition's 30; no pupils)."""
 
 
 def rekognition_landmarks(
