@@ -217,3 +217,18 @@ def test_held_out_photo_finds_its_user_through_the_cli(server, rekognition, coll
         )  # fmt: skip
         matches = json.loads(completed.stdout)["UserMatches"]
         assert matches and matches[0]["User"]["UserId"] == identity, rows[-1].path
+
+
+def test_search_users_by_image_quality_filter(rekognition, collection):
+    face = index(rekognition, collection, "people/Barack_Obama/obama.jpg")
+    rekognition.create_user(CollectionId=collection, UserId="obama")
+    rekognition.associate_faces(CollectionId=collection, UserId="obama", FaceIds=[face])
+    # HIGH asks for near-frontal, sharp faces of 64 px or more: some faces of this group photo fail it.
+    photo = image_bytes("groups/obama_and_biden.jpg")
+    loose = rekognition.search_users_by_image(CollectionId=collection, Image={"Bytes": photo}, QualityFilter="NONE")
+    strict = rekognition.search_users_by_image(CollectionId=collection, Image={"Bytes": photo}, QualityFilter="HIGH")
+    loose_reasons = [reason for face in loose["UnsearchedFaces"] for reason in face["Reasons"]]
+    strict_reasons = [reason for face in strict["UnsearchedFaces"] for reason in face["Reasons"]]
+    assert set(loose_reasons) == {"FACE_NOT_LARGEST"}
+    assert set(strict_reasons) - {"FACE_NOT_LARGEST"}, strict_reasons
+    assert len(strict["UnsearchedFaces"]) + ("SearchedFace" in strict) == 3

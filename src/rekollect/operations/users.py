@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.face_details import face_detail
 from ..core.idempotency import run_once
+from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
 from ..core.service import MAX_FACES_PER_USER, FaceService
 from ..errors import (
     ConflictException,
@@ -201,21 +202,28 @@ def search_users(service: FaceService, request: dict[str, Any]) -> dict[str, Any
 
 
 def search_users_by_image(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
-    """Users matching the largest face in ``Image``; the other faces are ``UnsearchedFaces``
-    (``FACE_NOT_LARGEST``). An image without a face gives no matches (not an error)."""
+    """Users matching the largest face in ``Image`` that passes ``QualityFilter`` (default ``NONE``).
+
+    The other faces are ``UnsearchedFaces``: ``FACE_NOT_LARGEST`` for good ones, their quality
+    reasons for the rest. An image without a usable face gives no matches (not an error).
+    """
     collection = service.collection(request["CollectionId"])
     image = service.load_image(request["Image"])
-    faces = service.detect(image)
-    response: dict[str, Any] = {"FaceModelVersion": collection.face_model_version, "UserMatches": []}
-    if not faces:
-        return response
-    searched, others = faces[0], faces[1:]
-    vector = service.embed(image, [searched])[0]
-    response["SearchedFace"] = {"FaceDetail": face_detail(searched, image)}
-    response["UnsearchedFaces"] = [
-        {"FaceDetails": face_detail(face, image), "Reasons": ["FACE_NOT_LARGEST"]} for face in others
-    ]
-    response["UserMatches"] = _user_matches(service, collection.collection_id, vector, request, None)
+    kept, rejected = filter_faces(service.detect(image), image, request.get("QualityFilter") or SEARCH_DEFAULT)
+    unsearched = [(face, ["FACE_NOT_LARGEST"]) for face in kept[1:]] + rejected
+    response: dict[str, Any] = {
+        "FaceModelVersion": collection.face_model_version,
+        "UserMatches": [],
+        "UnsearchedFaces": [
+            {"FaceDetails": face_detail(face, image), "Reasons": reasons}
+            for face, reasons in sorted(unsearched, key=lambda item: item[0].area, reverse=True)
+        ],
+    }
+    if kept:
+        searched = kept[0]
+        vector = service.embed(image, [searched])[0]
+        response["SearchedFace"] = {"FaceDetail": face_detail(searched, image)}
+        response["UserMatches"] = _user_matches(service, collection.collection_id, vector, request, None)
     return response
 
 
