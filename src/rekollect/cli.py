@@ -18,6 +18,8 @@ flag                     variable                         default
 ``--video-webhook-url``  ``REKOLLECT_VIDEO_WEBHOOK_URL``  none: no webhook
 ``--credentials-file``   ``REKOLLECT_CREDENTIALS_FILE``   none: local mode, loopback only
 ``--max-clock-skew``     ``REKOLLECT_MAX_CLOCK_SKEW``     ``300`` seconds
+``--workers``            ``REKOLLECT_WORKERS``            ``1`` server process
+``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
 =======================  ===============================  ================================
 
 ``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
@@ -26,7 +28,6 @@ flag                     variable                         default
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,7 +57,11 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--video-webhook-url", default=_env("VIDEO_WEBHOOK_URL"))
     serve.add_argument("--credentials-file", type=Path, default=_env("CREDENTIALS_FILE"))
     serve.add_argument("--max-clock-skew", type=int, default=int(_env("MAX_CLOCK_SKEW", "300") or 300))
+    serve.add_argument("--workers", type=int, default=int(_env("WORKERS", "1") or 1))
+    serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     args = parser.parse_args(argv)
+    if args.workers < 1 or args.ann_threshold < 1:
+        parser.error("--workers and --ann-threshold must be at least 1")
     return Settings(
         host=args.host,
         port=args.port,
@@ -71,12 +76,14 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         video_webhook_url=args.video_webhook_url,
         credentials_file=args.credentials_file,
         max_clock_skew_seconds=args.max_clock_skew,
+        workers=args.workers,
+        ann_threshold=args.ann_threshold,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rekollect`` console script."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .server import serve
+    from .server import configure_logging, serve
 
+    configure_logging()
     serve(parse_settings(argv))

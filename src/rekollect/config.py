@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,8 @@ class Settings:
     ``credentials_file`` (plus ``REKOLLECT_ACCESS_KEY_ID``/``REKOLLECT_SECRET_ACCESS_KEY``) turns on
     SigV4 authentication; ``X-Amz-Date`` may differ from the server clock by
     ``max_clock_skew_seconds``.
+    ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
+    searched through the approximate index (exactly below).
     """
 
     host: str = "127.0.0.1"
@@ -41,6 +45,25 @@ class Settings:
     video_webhook_url: str | None = None
     credentials_file: Path | None = None
     max_clock_skew_seconds: int = 300
+    workers: int = 1
+    ann_threshold: int = 20_000
+
+    _PATHS = ("data_dir", "s3_local_root", "credentials_file")
+
+    def to_json(self) -> str:
+        """These settings as JSON (for ``from_json`` in a worker process)."""
+        values = dataclasses.asdict(self)
+        return json.dumps(
+            {key: str(value) if key in self._PATHS and value is not None else value for key, value in values.items()}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """Settings written by ``to_json``."""
+        values = json.loads(text)
+        return cls(
+            **{key: Path(value) if key in cls._PATHS and value is not None else value for key, value in values.items()}
+        )
 
     @property
     def local_object_root(self) -> Path:

@@ -10,10 +10,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .config import Settings
+from .core.index_sync import SyncedIndex
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import TokenSigner
 from .core.service import FaceService
-from .index.exact import ExactIndex
+from .index.tiered import TieredIndex
 from .operations import bind_operations
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def build_service(settings: Settings) -> FaceService:
-    """The embedded default: SQLite store, exact in-memory index, dlib models, local or S3 objects."""
+    """The embedded default: SQLite store, tiered in-memory index following the store's change log
+    (snapshots in ``<data-dir>/index``), dlib models, local or S3 objects."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     objects: ObjectSource
     if settings.s3_endpoint_url:
@@ -36,15 +38,17 @@ def build_service(settings: Settings) -> FaceService:
     else:
         settings.local_object_root.mkdir(parents=True, exist_ok=True)
         objects = LocalObjectSource(settings.local_object_root)
+    store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
+    index = SyncedIndex(store, TieredIndex(ann_threshold=settings.ann_threshold), settings.data_dir / "index")
     service = FaceService(
-        store=SqliteStore(settings.data_dir / "rekollect.sqlite3"),
-        index=ExactIndex(),
+        store=store,
+        index=index,
         analyzer=DlibFaceAnalyzer(),
         objects=objects,
         tokens=TokenSigner.for_data_dir(settings.data_dir),
         arn_prefix=arn_prefix(settings),
     )
-    service.load_index()
+    index.open()
     service.videos = VideoJobs(
         service,
         JobStore(settings.data_dir / "jobs.sqlite3"),
@@ -53,7 +57,7 @@ def build_service(settings: Settings) -> FaceService:
         sample_rate=settings.video_sample_rate,
         max_jobs=settings.video_max_jobs,
     )
-    service.videos.run_worker()
+    service.videos.run_worker(resume=index.is_writer)
     return service
 
 
@@ -80,12 +84,48 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     return create_wire_app(bind_operations(build_service(settings)), guard=guard)
 
 
+_WORKER_SETTINGS = "REKOLLECT_WORKER_SETTINGS"
+"""Environment variable carrying the parent's settings (JSON) to worker processes."""
+
+
+def configure_logging() -> None:
+    """INFO-level logs with time, level and logger name on standard error."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def worker_app() -> Starlette:
+    """ASGI app factory of one of ``--workers`` processes (uvicorn spawns them; settings from the parent)."""
+    configure_logging()
+    settings = Settings.from_json(os.environ[_WORKER_SETTINGS])
+    return build_app(settings, build_guard(settings))
+
+
 def serve(settings: Settings) -> None:
-    """Run the server until interrupted; refuses to listen beyond loopback without credentials."""
+    """Run the server until interrupted; refuses to listen beyond loopback without credentials.
+
+    With ``settings.workers`` > 1, uvicorn runs that many processes on the one port, each with its
+    own models and index (kept equal to the store by ``SyncedIndex``).
+    """
     guard = build_guard(settings)
     check_binding(settings.host, guard)
     if not guard.enabled:
         log.warning("no credentials configured: local mode, authentication is off (loopback only)")
-    app = build_app(settings, guard)
-    log.info("serving on http://%s:%d with data in %s", settings.host, settings.port, settings.data_dir)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    log.info(
+        "serving on http://%s:%d with data in %s, %d worker(s)",
+        settings.host,
+        settings.port,
+        settings.data_dir,
+        settings.workers,
+    )
+    if settings.workers > 1:
+        os.environ[_WORKER_SETTINGS] = settings.to_json()
+        uvicorn.run(
+            "rekollect.server:worker_app",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+        )
+    else:
+        uvicorn.run(build_app(settings, guard), host=settings.host, port=settings.port, log_level="info")

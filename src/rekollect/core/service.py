@@ -2,13 +2,13 @@
 
 It owns the metadata store, the vector index, the face model pack and the object source, and one
 lock that makes each write (store first, then index) atomic with respect to searches. The store is
-the source of truth: at start-up the index is filled from it, so the two always agree.
+the source of truth: the server's index follows its change log (``core/index_sync.py``), so the two
+always agree.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,27 +53,6 @@ class FaceService:
     lock: threading.RLock = field(default_factory=threading.RLock)
     videos: VideoJobs | None = None
     """Stored-video jobs (set by ``server.build_service``)."""
-
-    def load_index(self) -> None:
-        """Fill the vector index from the store (called once at start-up)."""
-        after = None
-        while True:
-            page = self.store.list_collections(after, 1000)
-            for collection in page.items:
-                cid = collection.collection_id
-                self._fill(faces_space(cid), self.store.iter_embeddings(cid))
-                self._fill(users_space(cid), self.store.iter_user_vectors(cid))
-            if page.cursor is None:
-                return
-            after = page.cursor
-
-    def _fill(self, space: str, rows: Iterator[tuple[str, np.ndarray]]) -> None:
-        keys, vectors = [], []
-        for key, vector in rows:
-            keys.append(key)
-            vectors.append(vector)
-        if keys:
-            self.index.add(space, keys, np.stack(vectors))
 
     def collection(self, collection_id: str) -> CollectionRecord:
         """The collection; ``ResourceNotFoundException`` if it does not exist."""

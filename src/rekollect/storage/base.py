@@ -58,6 +58,21 @@ class FaceRecord:
     user_id: str | None = None
 
 
+@dataclass(frozen=True)
+class IndexChange:
+    """One entry of the index change log, with the store's state of that entry *now*.
+
+    ``space`` is ``faces/<CollectionId>`` or ``users/<CollectionId>``; ``key`` a FaceId or UserId,
+    or ``None`` when the collection was deleted (drop the space). ``vector`` is the key's current
+    ``(d,)`` float32 vector, or ``None`` if it is gone. ``seq`` orders entries by commit.
+    """
+
+    seq: int
+    space: str
+    key: str | None
+    vector: np.ndarray | None
+
+
 T = TypeVar("T")
 
 
@@ -178,6 +193,16 @@ class MetadataStore(Protocol):
 
     def iter_user_vectors(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
         """``(user_id, vector)`` of every user that has one (used to build the index)."""
+        ...
+
+    # Index change log
+
+    def index_cursor(self) -> int:
+        """``seq`` of the newest index change log entry (0 when empty)."""
+        ...
+
+    def index_changes(self, after: int, limit: int) -> list[IndexChange]:
+        """Up to ``limit`` change log entries with ``seq > after``, oldest first."""
         ...
 
     # Idempotency

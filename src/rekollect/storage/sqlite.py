@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CollectionRecord, FaceRecord, Page, SavedResponse, T, UserRecord
+from .base import CollectionRecord, FaceRecord, IndexChange, Page, SavedResponse, T, UserRecord
 from .database import SqliteDatabase
 
 _SCHEMA = """
@@ -64,6 +64,30 @@ CREATE TABLE IF NOT EXISTS users (
     vector BLOB,
     UNIQUE (collection_id, user_id)
 );
+CREATE TABLE IF NOT EXISTS index_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    collection_id TEXT NOT NULL,
+    key TEXT
+);
+CREATE TRIGGER IF NOT EXISTS index_log_face_added AFTER INSERT ON faces BEGIN
+    INSERT INTO index_log (kind, collection_id, key) VALUES ('faces', NEW.collection_id, NEW.face_id);
+END;
+CREATE TRIGGER IF NOT EXISTS index_log_face_deleted AFTER DELETE ON faces
+WHEN EXISTS (SELECT 1 FROM collections WHERE collection_id = OLD.collection_id) BEGIN
+    INSERT INTO index_log (kind, collection_id, key) VALUES ('faces', OLD.collection_id, OLD.face_id);
+END;
+CREATE TRIGGER IF NOT EXISTS index_log_user_vector AFTER UPDATE OF vector ON users BEGIN
+    INSERT INTO index_log (kind, collection_id, key) VALUES ('users', NEW.collection_id, NEW.user_id);
+END;
+CREATE TRIGGER IF NOT EXISTS index_log_user_deleted AFTER DELETE ON users
+WHEN EXISTS (SELECT 1 FROM collections WHERE collection_id = OLD.collection_id) BEGIN
+    INSERT INTO index_log (kind, collection_id, key) VALUES ('users', OLD.collection_id, OLD.user_id);
+END;
+CREATE TRIGGER IF NOT EXISTS index_log_collection_deleted AFTER DELETE ON collections BEGIN
+    INSERT INTO index_log (kind, collection_id, key)
+    VALUES ('faces', OLD.collection_id, NULL), ('users', OLD.collection_id, NULL);
+END;
 CREATE TABLE IF NOT EXISTS saved_responses (
     scope TEXT NOT NULL,
     token TEXT NOT NULL,
@@ -80,7 +104,13 @@ _FACE_COLUMNS = (
 
 
 class SqliteStore:
-    """``MetadataStore`` in ``<data-dir>/rekollect.sqlite3``."""
+    """``MetadataStore`` in ``<data-dir>/rekollect.sqlite3``.
+
+    The ``index_log`` table is the index change log: triggers append one row per face added or
+    deleted, user vector set or user deleted, and one ``key IS NULL`` row per kind when a collection
+    is deleted (its faces' and users' own rows are then not logged), in the same transaction as the
+    change, so log order is commit order.
+    """
 
     def __init__(self, path: Path) -> None:
         self._db = SqliteDatabase(path, _SCHEMA)
@@ -199,8 +229,8 @@ class SqliteStore:
             rows = [
                 row
                 for start in range(0, len(ids), 500)
-                for row in self._db.connection.execute(
-                    f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ?"
+                for row in self._db.connection.execute(  # "+collection_id": look up by the face_id index
+                    f"SELECT {_FACE_COLUMNS} FROM faces WHERE +collection_id = ?"
                     f" AND face_id IN ({','.join('?' * len(ids[start : start + 500]))})",
                     (collection_id, *ids[start : start + 500]),
                 ).fetchall()
@@ -346,6 +376,31 @@ class SqliteStore:
             ).fetchall()
         for user_id, blob in rows:
             yield user_id, np.frombuffer(blob, dtype=np.float32)
+
+    # Index change log
+
+    def index_cursor(self) -> int:
+        with self._db.lock:
+            row = self._db.connection.execute("SELECT MAX(seq) FROM index_log").fetchone()
+        return int(row[0] or 0)
+
+    def index_changes(self, after: int, limit: int) -> list[IndexChange]:
+        with self._db.lock:
+            rows = self._db.connection.execute(
+                "SELECT l.seq, l.kind, l.collection_id, l.key, CASE"
+                " WHEN l.key IS NULL THEN NULL"
+                " WHEN l.kind = 'faces' THEN"
+                "  (SELECT embedding FROM faces WHERE face_id = l.key AND collection_id = l.collection_id)"
+                " ELSE (SELECT vector FROM users WHERE collection_id = l.collection_id AND user_id = l.key) END"
+                " FROM index_log l WHERE l.seq > ? ORDER BY l.seq LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [
+            IndexChange(
+                seq, f"{kind}/{collection_id}", key, None if blob is None else np.frombuffer(blob, dtype=np.float32)
+            )
+            for seq, kind, collection_id, key, blob in rows
+        ]
 
     # Idempotency
 

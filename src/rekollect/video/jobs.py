@@ -77,9 +77,10 @@ class VideoJobs:
         self._queue: queue.Queue[str] = queue.Queue()
         spool.mkdir(parents=True, exist_ok=True)
 
-    def run_worker(self) -> None:
-        """Queue the jobs a previous server left unfinished and start the worker thread."""
-        for job in self.store.in_progress():
+    def run_worker(self, *, resume: bool = True) -> None:
+        """Start the worker thread for the jobs this process starts; with ``resume``, first queue the
+        jobs a previous server left unfinished (one process of several resumes them)."""
+        for job in self.store.in_progress() if resume else []:
             log.info("resuming video job %s", job.job_id)
             self._queue.put(job.job_id)
         threading.Thread(target=self._work, name="video-jobs", daemon=True).start()

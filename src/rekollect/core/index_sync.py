@@ -1,0 +1,259 @@
+"""``SyncedIndex``: a ``VectorIndex`` that mirrors the store through its index change log.
+
+The metadata store is the source of truth; its change log (``MetadataStore.index_changes``) lists,
+in commit order, every face added or deleted, user vector set or user deleted and collection
+deleted. A ``SyncedIndex`` keeps a cursor into that log and, before every search or ``get`` (and in
+place of every ``add`` / ``remove`` / ``drop`` the operations make after writing the store), applies
+the entries after its cursor, each with the entry's *current* state in the store. Replaying an
+entry is idempotent, so the index always equals the store at its cursor, and a write committed by
+any process (another server worker, ``bench/load_synthetic_faces.py``) is visible to the next
+search of every process. A search therefore costs one indexed SQLite read more (tens of µs).
+
+Snapshots (``<data-dir>/index/``): each space in a ``.rkix`` file (``TieredIndex.save_space``) and
+``manifest.json`` naming the files and the log cursor they are all current at. At start-up the
+files are loaded and the log replayed from that cursor; without a usable snapshot the index is
+rebuilt from the store. Only the process holding ``index/writer.lock`` (an exclusive ``flock``
+held for its lifetime) writes snapshots: after open when it had to rebuild or replay many
+entries, from a background thread once ``save_every`` entries or ``save_after`` seconds have
+accumulated, and at exit. A crash loses no data: the log replays what the snapshot lacks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..index.tiered import TieredIndex
+from ..storage.base import IndexChange, MetadataStore
+
+log = logging.getLogger(__name__)
+
+_BATCH = 50_000
+"""Change log entries read per query while catching up."""
+
+
+class SyncedIndex:
+    """``VectorIndex`` over ``inner`` that follows ``store``'s change log; snapshots in ``directory``.
+
+    ``save_every`` (entries) and ``save_after`` (seconds, with at least one entry) trigger a
+    background snapshot in the writer process.
+    """
+
+    def __init__(
+        self,
+        store: MetadataStore,
+        inner: TieredIndex,
+        directory: Path,
+        *,
+        save_every: int = 100_000,
+        save_after: float = 600.0,
+    ) -> None:
+        self.store = store
+        self.inner = inner
+        self.directory = directory
+        self.save_every = save_every
+        self.save_after = save_after
+        self.cursor = 0
+        self._lock = threading.RLock()
+        self._dirty: set[str] = set()
+        self._pending = 0
+        self._saved_at = time.monotonic()
+        self._writer_lock: int | None = None
+        self._closed = threading.Event()
+
+    # VectorIndex (writes are already in the store: catching up applies them)
+
+    def add(self, space: str, keys: list[str], vectors: np.ndarray) -> None:
+        self.sync()
+
+    def remove(self, space: str, keys: list[str]) -> None:
+        self.sync()
+
+    def drop(self, space: str) -> None:
+        self.sync()
+
+    def search(self, space: str, query: np.ndarray, k: int, max_distance: float) -> list[tuple[str, float]]:
+        self.sync()
+        return self.inner.search(space, query, k, max_distance)
+
+    def get(self, space: str, key: str) -> np.ndarray | None:
+        self.sync()
+        return self.inner.get(space, key)
+
+    # Following the log
+
+    def sync(self) -> int:
+        """Apply the change log entries after the cursor; returns how many were applied."""
+        applied = 0
+        with self._lock:
+            while changes := self.store.index_changes(self.cursor, _BATCH):
+                self._apply(changes)
+                self.cursor = changes[-1].seq
+                applied += len(changes)
+            self._pending += applied
+        return applied
+
+    def _apply(self, changes: list[IndexChange]) -> None:
+        """Bring the entries' spaces and keys to their current store state (drops first)."""
+        for space in {change.space for change in changes if change.key is None}:
+            self.inner.drop(space)
+            self._dirty.add(space)
+        latest: dict[str, dict[str, np.ndarray | None]] = {}
+        for change in changes:
+            if change.key is not None:
+                latest.setdefault(change.space, {})[change.key] = change.vector
+        for space, entries in latest.items():
+            self._dirty.add(space)
+            self.inner.remove(space, [key for key, vector in entries.items() if vector is None])
+            added = {
+                key: vector
+                for key, vector in entries.items()
+                if vector is not None and not _same(self.inner.get(space, key), vector)
+            }
+            if added:
+                self.inner.add(space, list(added), np.stack(list(added.values())))
+
+    # Start-up and snapshots
+
+    @property
+    def is_writer(self) -> bool:
+        """Whether this process writes the snapshots (the first of several server processes to open)."""
+        return self._writer_lock is not None
+
+    def open(self) -> None:
+        """Load the snapshot (or rebuild from the store), catch up, and become the snapshot writer if free."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        loaded = self._load_snapshot()
+        if not loaded:
+            self._rebuild()
+        replayed = self.sync()
+        log.info(
+            "vector index ready in %.1f s (%s, %d log entries replayed)",
+            time.perf_counter() - started,
+            "snapshot" if loaded else "rebuilt from the store",
+            replayed,
+        )
+        if self._become_writer():
+            if not loaded or replayed >= self.save_every:
+                self.save()
+            atexit.register(self.close)
+            threading.Thread(target=self._save_periodically, name="index-snapshots", daemon=True).start()
+
+    def _rebuild(self) -> None:
+        """Fill the index from every collection's stored vectors (cursor taken first, so replay covers races)."""
+        with self._lock:
+            self.cursor = self.store.index_cursor()
+            after = None
+            while True:
+                page = self.store.list_collections(after, 1000)
+                for collection in page.items:
+                    cid = collection.collection_id
+                    self._fill(f"faces/{cid}", list(self.store.iter_embeddings(cid)))
+                    self._fill(f"users/{cid}", list(self.store.iter_user_vectors(cid)))
+                if page.cursor is None:
+                    break
+                after = page.cursor
+            self._dirty = set(self.inner.spaces())
+
+    def _fill(self, space: str, rows: list[tuple[str, np.ndarray]]) -> None:
+        """Replace ``space`` with ``rows`` in one ``add`` (so the IVF, if any, is trained once)."""
+        self.inner.drop(space)
+        if rows:
+            self.inner.add(space, [key for key, _ in rows], np.stack([vector for _, vector in rows]))
+
+    def _load_snapshot(self) -> bool:
+        """Load the spaces of ``manifest.json``; ``False`` (index left empty) if missing or unusable."""
+        try:
+            manifest = json.loads((self.directory / "manifest.json").read_text())
+            with self._lock:
+                for name in manifest["files"].values():
+                    self.inner.load_space(self.directory / name)
+                self.cursor = int(manifest["cursor"])
+            if self.cursor > self.store.index_cursor():
+                raise ValueError("the snapshot is newer than the store")
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            log.warning("ignoring the index snapshot in %s: %s", self.directory, error)
+            for space in self.inner.spaces():
+                self.inner.drop(space)
+            return False
+        return True
+
+    def _become_writer(self) -> bool:
+        """Take ``writer.lock`` (held until exit) if no other live process holds it."""
+        handle = os.open(self.directory / "writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            return False
+        self._writer_lock = handle
+        return True
+
+    def save(self) -> None:
+        """Write the changed spaces and a manifest at the current cursor (writer process only)."""
+        with self._lock:
+            if self._writer_lock is None:
+                return
+            self.sync()
+            started = time.perf_counter()
+            files = {}
+            for space in self.inner.spaces():
+                name = hashlib.sha256(space.encode()).hexdigest()[:32] + ".rkix"
+                unchanged = space not in self._dirty and (self.directory / name).exists()
+                if unchanged or self.inner.save_space(space, self.directory / name):
+                    files[space] = name
+            temporary = self.directory / f".manifest.{os.getpid()}.tmp"
+            with open(temporary, "w") as handle:
+                json.dump({"cursor": self.cursor, "files": files}, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.directory / "manifest.json")
+            for path in self.directory.glob("*.rkix"):
+                if path.name not in files.values():
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+            self._dirty.clear()
+            self._pending = 0
+            self._saved_at = time.monotonic()
+            log.info("index snapshot at log entry %d written in %.1f s", self.cursor, time.perf_counter() - started)
+
+    def close(self) -> None:
+        """Write a last snapshot (writer process) and give up the writer role."""
+        if self._writer_lock is None:
+            return
+        self._closed.set()
+        atexit.unregister(self.close)
+        self.save()
+        with self._lock:
+            os.close(self._writer_lock)
+            self._writer_lock = None
+
+    def _save_periodically(self) -> None:
+        while not self._closed.wait(10):
+            self.sync()
+            with self._lock:
+                due = self._pending >= self.save_every or (
+                    self._pending and time.monotonic() - self._saved_at >= self.save_after
+                )
+            if due:
+                try:
+                    self.save()
+                except OSError as error:
+                    log.warning("index snapshot failed: %s", error)
+
+
+def _same(current: np.ndarray | None, vector: np.ndarray) -> bool:
+    return current is not None and np.array_equal(current, vector)

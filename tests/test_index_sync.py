@@ -1,0 +1,98 @@
+"""``SyncedIndex``: the index follows the store's change log (also written by another connection, as
+another server process would), snapshots load back and replay, and a bad snapshot is rebuilt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from rekollect.core.index_sync import SyncedIndex
+from rekollect.index.tiered import TieredIndex
+from rekollect.storage.base import CollectionRecord, FaceRecord
+from rekollect.storage.sqlite import SqliteStore
+
+RNG = np.random.default_rng(7)
+
+
+def make_store(path: Path, collection: str = "c") -> SqliteStore:
+    store = SqliteStore(path / "rekollect.sqlite3")
+    store.create_collection(CollectionRecord(collection, f"arn:{collection}", dt.datetime.now(dt.UTC), "v"), {})
+    return store
+
+
+def add_faces(store: SqliteStore, count: int, collection: str = "c") -> dict[str, np.ndarray]:
+    vectors = {str(uuid.uuid4()): RNG.standard_normal(128).astype(np.float32) * 0.05 for _ in range(count)}
+    image = str(uuid.uuid4())
+    faces = [FaceRecord(key, image, None, (0.1, 0.1, 0.1, 0.1), 99.0, "v", vector) for key, vector in vectors.items()]
+    store.add_faces(collection, image, faces)
+    return vectors
+
+
+def opened(store: SqliteStore, directory: Path, threshold: int = 20_000) -> SyncedIndex:
+    index = SyncedIndex(store, TieredIndex(ann_threshold=threshold), directory)
+    index.open()
+    return index
+
+
+def top(index: SyncedIndex, vector: np.ndarray, space: str = "faces/c") -> str:
+    return index.search(space, vector, 1, np.inf)[0][0]
+
+
+def test_writes_of_another_connection_are_seen_by_the_next_search(tmp_path):
+    store = make_store(tmp_path)
+    index = opened(store, tmp_path / "index")
+    other = SqliteStore(tmp_path / "rekollect.sqlite3")  # as another server process
+    faces = add_faces(other, 50)
+    key, vector = next(iter(faces.items()))
+    assert top(index, vector) == key
+    other.delete_faces("c", [key])
+    assert key not in {hit for hit, _ in index.search("faces/c", vector, 100, np.inf)}
+    assert index.get("faces/c", key) is None
+    other.create_user("c", "u")
+    other.set_user_vector("c", "u", vector)
+    assert top(index, vector, "users/c") == "u"
+    other.delete_collection("c")
+    assert index.search("faces/c", vector, 10, np.inf) == []
+    assert index.search("users/c", vector, 10, np.inf) == []
+    index.close()
+
+
+def test_a_snapshot_loads_and_replays_what_came_after_it(tmp_path):
+    store = make_store(tmp_path)
+    first = add_faces(store, 300)
+    index = opened(store, tmp_path / "index", threshold=100)  # rebuilt from the store, then saved
+    assert index.is_writer and (tmp_path / "index" / "manifest.json").exists()
+    index.close()
+    later = add_faces(store, 20)
+    store.delete_faces("c", list(first)[:10])
+    reopened = opened(SqliteStore(tmp_path / "rekollect.sqlite3"), tmp_path / "index", threshold=100)
+    assert reopened.inner.uses_ann("faces/c") and reopened.inner.size("faces/c") == 310
+    assert reopened.cursor == store.index_cursor()
+    for key, vector in [*list(first.items())[10:30], *later.items()]:
+        assert top(reopened, vector) == key
+    assert reopened.get("faces/c", next(iter(first))) is None
+    reopened.close()
+
+
+def test_an_unusable_snapshot_is_rebuilt_from_the_store(tmp_path):
+    store = make_store(tmp_path)
+    faces = add_faces(store, 40)
+    opened(store, tmp_path / "index").close()
+    for path in (tmp_path / "index").glob("*.rkix"):
+        path.write_bytes(b"RKIX1\ngarbage")
+    index = opened(SqliteStore(tmp_path / "rekollect.sqlite3"), tmp_path / "index")
+    assert index.inner.size("faces/c") == 40
+    assert all(top(index, vector) == key for key, vector in faces.items())
+    index.close()
+
+
+def test_only_one_process_writes_snapshots(tmp_path):
+    store = make_store(tmp_path)
+    writer = opened(store, tmp_path / "index")
+    reader = opened(SqliteStore(tmp_path / "rekollect.sqlite3"), tmp_path / "index")
+    assert writer.is_writer and not reader.is_writer
+    writer.close()
+    reader.close()
