@@ -54,8 +54,9 @@ def ground_truth(size: int, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray
     query_norms = (queries**2).sum(1)[:, None]
     for first, chunk in synthetic.chunks(size):
         distances = query_norms - 2 * queries @ chunk.T + (chunk**2).sum(1)[None, :]
-        all_d = np.concatenate([best_d, distances], axis=1)
-        all_i = np.concatenate([best_i, np.broadcast_to(np.arange(first, first + len(chunk)), distances.shape)], 1)
+        nearest = np.argpartition(distances, min(K, distances.shape[1] - 1), axis=1)[:, :K]
+        all_d = np.concatenate([best_d, np.take_along_axis(distances, nearest, 1)], axis=1)
+        all_i = np.concatenate([best_i, nearest + first], axis=1)
         top = np.argsort(all_d, axis=1, kind="stable")[:, :K]
         best_d, best_i = np.take_along_axis(all_d, top, 1), np.take_along_axis(all_i, top, 1)
     return best_i, np.sqrt(np.maximum(best_d, 0))

@@ -96,3 +96,13 @@ def test_only_one_process_writes_snapshots(tmp_path):
     assert writer.is_writer and not reader.is_writer
     writer.close()
     reader.close()
+
+
+def test_uncommitted_writes_are_not_applied(tmp_path):
+    store = make_store(tmp_path)
+    index = opened(store, tmp_path / "index")
+    with store.atomic():
+        key, vector = next(iter(add_faces(store, 1).items()))
+        assert index.search("faces/c", vector, 1, np.inf) == []
+    assert top(index, vector) == key
+    index.close()

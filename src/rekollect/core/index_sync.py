@@ -175,15 +175,17 @@ class SyncedIndex:
     def _load_snapshot(self) -> bool:
         """Load the spaces of ``manifest.json``; ``False`` (index left empty) if missing or unusable."""
         try:
-            manifest = json.loads((self.directory / "manifest.json").read_text())
+            text = (self.directory / "manifest.json").read_text()
+        except FileNotFoundError:
+            return False
+        try:
+            manifest = json.loads(text)
             with self._lock:
                 for name in manifest["files"].values():
                     self.inner.load_space(self.directory / name)
                 self.cursor = int(manifest["cursor"])
             if self.cursor > self.store.index_cursor():
                 raise ValueError("the snapshot is newer than the store")
-        except FileNotFoundError:
-            return False
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             log.warning("ignoring the index snapshot in %s: %s", self.directory, error)
             for space in self.inner.spaces():

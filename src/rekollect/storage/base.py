@@ -202,7 +202,8 @@ class MetadataStore(Protocol):
         ...
 
     def index_changes(self, after: int, limit: int) -> list[IndexChange]:
-        """Up to ``limit`` change log entries with ``seq > after``, oldest first."""
+        """Up to ``limit`` committed change log entries with ``seq > after``, oldest first (none
+        while the calling thread is inside ``atomic()``: its entries are not committed yet)."""
         ...
 
     # Idempotency

@@ -386,6 +386,8 @@ class SqliteStore:
 
     def index_changes(self, after: int, limit: int) -> list[IndexChange]:
         with self._db.lock:
+            if self._db.connection.in_transaction:  # this thread's writes are not committed yet
+                return []
             rows = self._db.connection.execute(
                 "SELECT l.seq, l.kind, l.collection_id, l.key, CASE"
                 " WHEN l.key IS NULL THEN NULL"
