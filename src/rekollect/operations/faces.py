@@ -64,10 +64,14 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             )
             for face, embedding in zip(kept, embeddings, strict=True)
         ]
+        # The duplicate check and the insert share one store transaction, so two server processes
+        # indexing the same image at once cannot both store it.
         with service.lock:
-            stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
+            with service.store.atomic():
+                stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
+                if stored is None:
+                    service.store.add_faces(collection.collection_id, image.sha256, new_records)
             if stored is None:
-                service.store.add_faces(collection.collection_id, image.sha256, new_records)
                 service.index.add(
                     faces_space(collection.collection_id),
                     [record.face_id for record in new_records],
@@ -114,16 +118,17 @@ def delete_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
     cid = collection.collection_id
     requested = list(dict.fromkeys(request["FaceIds"]))
     with service.lock:
-        found = {face.face_id: face for face in service.store.get_faces(cid, requested)}
-        failed = [
-            {"FaceId": face_id, "UserId": found[face_id].user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
-            if face_id in found
-            else {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
-            for face_id in requested
-            if face_id not in found or found[face_id].user_id is not None
-        ]
-        deletable = [face_id for face_id in requested if face_id in found and found[face_id].user_id is None]
-        deleted = service.store.delete_faces(cid, deletable)
+        with service.store.atomic():  # no AssociateFaces in any process between the check and the delete
+            found = {face.face_id: face for face in service.store.get_faces(cid, requested)}
+            failed = [
+                {"FaceId": face_id, "UserId": found[face_id].user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
+                if face_id in found
+                else {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
+                for face_id in requested
+                if face_id not in found or found[face_id].user_id is not None
+            ]
+            deletable = [face_id for face_id in requested if face_id in found and found[face_id].user_id is None]
+            deleted = service.store.delete_faces(cid, deletable)
         service.index.remove(faces_space(cid), deleted)
     return {"DeletedFaces": deleted, "UnsuccessfulFaceDeletions": failed}
 
