@@ -86,12 +86,6 @@ class ResourceAlreadyExistsException(RekognitionError):
     code = "ResourceAlreadyExistsException"
 
 
-class ResourceInUseException(RekognitionError):
-    """AWS ``ResourceInUseException``."""
-
-    code = "ResourceInUseException"
-
-
 class ResourceNotFoundException(RekognitionError):
     """AWS ``ResourceNotFoundException``."""
 
