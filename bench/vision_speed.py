@@ -1,24 +1,31 @@
-"""Detect + embed time per 640-px one-face photo: ``DlibFaceAnalyzer`` vs the plain dlib calls.
+"""Detect + embed time per 640-px one-face photo, and embedding time per face: ONNX vs dlib.
 
 Photos: shared person photos resized to 640 px on the long side in which the analyzer finds exactly
-one face. Both sides run in this one process on the same pixels, single-threaded: the analyzer's
-``detect`` + ``embed``, and dlib's own ``detector(image, 1)``, 68-point ``shape_predictor`` and
-``compute_face_descriptor`` (what ``face_recognition.face_encodings`` does).
+one face. Everything runs in this one process on the same pixels:
 
-Usage: .venv/bin/python bench/vision_speed.py [--photos 30]
+- ``DlibFaceAnalyzer`` ``detect`` + ``embed`` (embedding on ``--threads`` ONNX Runtime threads) and
+  ``detect`` alone;
+- the plain dlib calls, single-threaded: ``detector(image, 1)``, the 68-point ``shape_predictor`` and
+  ``compute_face_descriptor`` (what ``face_recognition.face_encodings`` does);
+- the embedding of one face: dlib's ``compute_face_descriptor`` next to the ONNX model on the same
+  chip with 1 and 2 threads, and per face in one run of a batch of ``--batch`` chips.
+
+Usage: .venv/bin/python bench/vision_speed.py [--photos 30] [--batch 8] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import dlib
 import numpy as np
 from _common import percentile, usable_people
 from PIL import Image, ImageOps
 
-from rekollect.vision.dlib_pack import DlibFaceAnalyzer, model_file
+from rekollect.vision.dlib_pack import DlibFaceAnalyzer, face_shape, model_file
+from rekollect.vision.resnet_onnx import ResNetOnnx, available_cores
 
 
 def one_face_photos(analyzer: DlibFaceAnalyzer, count: int) -> list[np.ndarray]:
@@ -36,27 +43,53 @@ def one_face_photos(analyzer: DlibFaceAnalyzer, count: int) -> list[np.ndarray]:
     return found
 
 
+def timed(call: Callable[[], object], per: int = 1) -> float:
+    """Milliseconds one ``call`` takes, divided by ``per``."""
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000 / per
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=available_cores())
     args = parser.parse_args()
-    analyzer = DlibFaceAnalyzer()
+    analyzer = DlibFaceAnalyzer(embed_threads=args.threads)
     photos = one_face_photos(analyzer, args.photos)
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
     encoder = dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat")))
-    ours, plain = [], []
+    networks = {threads: ResNetOnnx(threads) for threads in (1, 2)}
+    times: dict[str, list[float]] = {}
+
+    def record(name: str, milliseconds: float) -> None:
+        times.setdefault(name, []).append(milliseconds)
+
+    analyzer.embed(photos[0], analyzer.detect(photos[0]))  # load the models before timing
     for pixels in photos:
-        start = time.perf_counter()
-        analyzer.embed(pixels, analyzer.detect(pixels))
-        ours.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        for rectangle in detector(pixels, 1):
-            encoder.compute_face_descriptor(pixels, predictor(pixels, rectangle), 0)
-        plain.append((time.perf_counter() - start) * 1000)
-    for name, times in (("DlibFaceAnalyzer detect+embed", ours), ("plain dlib calls", plain)):
-        print(f"{name:30s} p50 {percentile(times, 0.5):6.1f} ms  p95 {percentile(times, 0.95):6.1f} ms")
-    print(f"({len(photos)} one-face photos at 640 px, single-threaded)")
+        record(
+            f"analyzer detect+embed ({args.threads} thr)", timed(lambda p=pixels: analyzer.embed(p, analyzer.detect(p)))
+        )
+        record("analyzer detect", timed(lambda p=pixels: analyzer.detect(p)))
+        record(
+            "plain dlib detect+embed",
+            timed(lambda p=pixels: [encoder.compute_face_descriptor(p, predictor(p, r), 0) for r in detector(p, 1)]),
+        )
+        shape = face_shape(analyzer.detect(pixels)[0])
+        chip = dlib.get_face_chip(pixels, shape, size=150, padding=0.25)
+        record("embed 1 face: dlib", timed(lambda p=pixels, s=shape: encoder.compute_face_descriptor(p, s, 0)))
+        batch = np.stack([chip] * args.batch)
+        for threads, network in networks.items():
+            record(f"embed 1 face: onnx {threads} thr", timed(lambda n=network, c=chip: n(c[None])))
+            record(
+                f"embed per face, batch of {args.batch}: onnx {threads} thr",
+                timed(lambda n=network, b=batch: n(b), per=args.batch),
+            )
+    for name, values in times.items():
+        print(f"{name:42s} p50 {percentile(values, 0.5):6.1f} ms  p95 {percentile(values, 0.95):6.1f} ms")
+    print(f"({len(photos)} one-face photos at 640 px; {available_cores()} cores available)")
 
 
 if __name__ == "__main__":

