@@ -3,10 +3,10 @@
 Photos: shared person photos resized to 640 px on the long side in which the analyzer finds exactly
 one face. Everything runs in this one process on the same pixels:
 
-- ``DlibFaceAnalyzer`` ``detect`` + ``embed`` (embedding on ``--threads`` ONNX Runtime threads) and
-  ``detect`` alone;
+- ``DlibFaceAnalyzer`` ``detect`` + ``embed`` (networks on ``--threads`` threads),
+  ``detect`` alone, and its first stage alone (BlazeFace proposals over the tile pyramid);
 - the plain dlib calls, single-threaded: ``detector(image, 1)``, the 68-point ``shape_predictor`` and
-  ``compute_face_descriptor`` (what ``face_recognition.face_encodings`` does);
+  ``compute_face_descriptor`` (what ``face_recognition.face_encodings`` does), and that detector alone;
 - the embedding of one face: dlib's ``compute_face_descriptor`` next to the ONNX model on the same
   chip with 1 and 2 threads, and per face in one run of a batch of ``--batch`` chips.
 
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=available_cores())
     args = parser.parse_args()
-    analyzer = DlibFaceAnalyzer(embed_threads=args.threads)
+    analyzer = DlibFaceAnalyzer(threads=args.threads)
     photos = one_face_photos(analyzer, args.photos)
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
@@ -73,6 +73,8 @@ def main() -> None:
             f"analyzer detect+embed ({args.threads} thr)", timed(lambda p=pixels: analyzer.embed(p, analyzer.detect(p)))
         )
         record("analyzer detect", timed(lambda p=pixels: analyzer.detect(p)))
+        record("analyzer detect: BlazeFace proposals", timed(lambda p=pixels: analyzer.proposer.propose(p)))
+        record("plain dlib detect (HOG, 1 upsampling)", timed(lambda p=pixels: detector(p, 1)))
         record(
             "plain dlib detect+embed",
             timed(lambda p=pixels: [encoder.compute_face_descriptor(p, predictor(p, r), 0) for r in detector(p, 1)]),

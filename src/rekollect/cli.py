@@ -20,7 +20,7 @@ flag                     variable                         default
 ``--max-clock-skew``     ``REKOLLECT_MAX_CLOCK_SKEW``     ``300`` seconds
 ``--workers``            ``REKOLLECT_WORKERS``            ``1`` server process
 ``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
-``--embed-threads``      ``REKOLLECT_EMBED_THREADS``      ``0``: cores available / workers
+``--vision-threads``     ``REKOLLECT_VISION_THREADS``     ``0``: cores available / workers
 =======================  ===============================  ================================
 
 ``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
@@ -60,12 +60,12 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--max-clock-skew", type=int, default=int(_env("MAX_CLOCK_SKEW", "300") or 300))
     serve.add_argument("--workers", type=int, default=int(_env("WORKERS", "1") or 1))
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
-    serve.add_argument("--embed-threads", type=int, default=int(_env("EMBED_THREADS", "0") or 0))
+    serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
     args = parser.parse_args(argv)
     if args.workers < 1 or args.ann_threshold < 1:
         parser.error("--workers and --ann-threshold must be at least 1")
-    if args.embed_threads < 0:
-        parser.error("--embed-threads must be at least 0 (0: automatic)")
+    if args.vision_threads < 0:
+        parser.error("--vision-threads must be at least 0 (0: automatic)")
     return Settings(
         host=args.host,
         port=args.port,
@@ -82,7 +82,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         max_clock_skew_seconds=args.max_clock_skew,
         workers=args.workers,
         ann_threshold=args.ann_threshold,
-        embed_threads=args.embed_threads,
+        vision_threads=args.vision_threads,
     )
 
 

@@ -29,8 +29,8 @@ class Settings:
     SigV4 authentication; ``X-Amz-Date`` may differ from the server clock by
     ``max_clock_skew_seconds``.
     ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
-    searched through the approximate index (exactly below). Each process runs the embedding
-    network on ``embed_threads`` threads (0: the cores it may use divided among the workers).
+    searched through the approximate index (exactly below). Each process runs its neural
+    networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
     """
 
     host: str = "127.0.0.1"
@@ -48,7 +48,7 @@ class Settings:
     max_clock_skew_seconds: int = 300
     workers: int = 1
     ann_threshold: int = 20_000
-    embed_threads: int = 0
+    vision_threads: int = 0
 
     _PATHS = ("data_dir", "s3_local_root", "credentials_file")
 

@@ -44,9 +44,7 @@ def build_service(settings: Settings) -> FaceService:
     service = FaceService(
         store=store,
         index=index,
-        analyzer=DlibFaceAnalyzer(
-            embed_threads=settings.embed_threads or max(1, available_cores() // settings.workers)
-        ),
+        analyzer=DlibFaceAnalyzer(threads=settings.vision_threads or max(1, available_cores() // settings.workers)),
         objects=objects,
         tokens=TokenSigner.for_data_dir(settings.data_dir),
         arn_prefix=arn_prefix(settings),

@@ -40,7 +40,7 @@ import numpy as np
 from .analyzer import DetectedFace
 from .blazeface import BlazeFaceProposer, Proposal
 from .dlib_resnet_weights import CHIP_SIZE
-from .resnet_onnx import ResNetOnnx
+from .resnet_onnx import ResNetOnnx, available_cores
 
 _CONFIDENCE_SLOPE = 3.0
 _SIMILARITY_MIDPOINT = 0.689
@@ -60,11 +60,11 @@ class DlibFaceAnalyzer:
     Runtime session is safe to share and releases the GIL, so one request's embedding overlaps
     another's detection.
 
-    ``detect_threads`` is the CPU thread count of the BlazeFace proposer's interpreter.
     ``min_margin`` is the SVM score a detection needs (Confidence ≈ 64.6 at 0.2): at 0.2 the
     detector keeps every face in the shared group photos and drops a background false positive
-    it finds at 0.12 in ``astronaut.png``. ``embed_threads`` is ONNX Runtime's intra-op thread
-    count for the embedding network (default: every core this process may use).
+    it finds at 0.12 in ``astronaut.png``. ``threads`` is the CPU thread count of each neural
+    network run, BlazeFace's (in ``proposer``) and the embedding's (default: every core this
+    process may use).
     """
 
     model_version = "rekollect-dlib-resnet-v1"
@@ -74,12 +74,11 @@ class DlibFaceAnalyzer:
         self,
         *,
         min_margin: float = 0.2,
-        detect_threads: int = 1,
-        embed_threads: int | None = None,
+        threads: int | None = None,
     ) -> None:
         self.min_margin = min_margin
-        self._proposer = BlazeFaceProposer(threads=detect_threads)
-        self.embed_threads = embed_threads
+        self.threads = threads or available_cores()
+        self.proposer = BlazeFaceProposer(threads=self.threads)
         self._lock = threading.Lock()
         self._detector: dlib.fhog_object_detector | None = None
         self._predictor: dlib.shape_predictor | None = None
@@ -99,12 +98,12 @@ class DlibFaceAnalyzer:
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    self._encoder = ResNetOnnx(self.embed_threads)
+                    self._encoder = ResNetOnnx(self.threads)
         return self._encoder
 
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
         """Find faces in an ``(H, W, 3)`` uint8 RGB image; largest first, boxes in its pixels."""
-        proposals = self._proposer.propose(image)
+        proposals = self.proposer.propose(image)
         with self._lock:
             self._load()
             found = _distinct([hit for proposal in proposals for hit in self._verify(image, proposal)])
