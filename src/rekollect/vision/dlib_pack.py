@@ -128,7 +128,7 @@ class DlibFaceAnalyzer:
         x1, y1 = min(width, int(centre_x + reach) + 1), min(height, int(centre_y + reach) + 1)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return []
-        scale = _VERIFY_FACE_SIZE / side
+        scale = 2 * (5 / 6) ** max(0, round(math.log(2 * side / _VERIFY_FACE_SIZE) / math.log(6 / 5)))
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         crop = cv2.resize(np.ascontiguousarray(image[y0:y1, x0:x1]), size, interpolation=interpolation)
