@@ -7,7 +7,7 @@ Weights come from the ``face_recognition_models`` package (public domain, Davis 
   out with a margin and scaled so the face is about 100 px wide, and HOG scans that crop; a face
   counts when HOG finds it there. This gives HOG's boxes and scores down to AWS's 40-px minimum
   face for a fraction of a full upsampled HOG scan. On the shared photos it finds the same 108
-  faces as full-image HOG (upsampled once, long side ≤ 1024 px; box IoU median 0.85, least 0.59)
+  faces as full-image HOG (upsampled once, long side ≤ 1024 px; box IoU median 0.81, least 0.58)
   and drops HOG's one false positive there, a blue blur in ``img67.jpg``;
 - landmarks: ``shape_predictor_68_face_landmarks.dat`` (ensemble of regression trees,
   Kazemi & Sullivan 2014, trained on iBUG 300-W), started from HOG's box;
