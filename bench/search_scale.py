@@ -6,13 +6,19 @@ exhaustive pass over the same vectors. Side by side in this one run: ``ExactInde
 exhaustive index) latency on the same space, where it fits in memory (``--reference-max``).
 Start-up: the space is saved, then loaded by a fresh Python process (import + load, hot page cache).
 
+Each size's index is searched with each ``--probe-fractions`` (share of the IVF's lists scanned)
+and ``--search-threads`` (parts each search is split into) in turn. The machine's other load shows
+in the latencies (the parts compete with it for cores): note ``uptime`` next to the results.
+
 Usage: .venv/bin/python bench/search_scale.py [--sizes 100000 1000000 10000000]
+       [--probe-fractions 0.25 0.3 0.375] [--search-threads 1 2] [--rerank 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import resource
 import subprocess
 import sys
@@ -25,7 +31,7 @@ import synthetic
 from _common import percentile
 
 from rekollect.index.exact import ExactIndex
-from rekollect.index.tiered import TieredIndex
+from rekollect.index.tiered import DEFAULT_PROBE_FRACTION, TieredIndex, default_search_threads
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer
 
 SPACE = "faces/bench"
@@ -102,8 +108,8 @@ def run(size: int, args: argparse.Namespace) -> None:
     build = time.perf_counter() - start
     memory = rss_gib() - before
     timed_searches(index, queries[:10])  # warm-up
-    for divisor in args.probe_divisors:
-        index.probe_divisor = divisor
+    for fraction, threads in itertools.product(args.probe_fractions, args.search_threads):
+        index.probe_fraction, index.search_threads = fraction, threads
         times, results = timed_searches(index, queries)
         recall1 = np.mean([bool(found) and found[0] == key(row[0]) for found, row in zip(results, truth, strict=True)])
         recall10 = np.mean(
@@ -112,12 +118,16 @@ def run(size: int, args: argparse.Namespace) -> None:
         matched = np.mean(
             [len(set(found) & want) / len(want) for found, want in zip(results, matching, strict=True) if want]
         )
+        lists = index.ivf_lists(SPACE)
+        label = f"IVF{lists}, {fraction:g} of lists, {threads} thread{'s' * (threads > 1)}" if lists else "exact"
         print(
-            f"n={size:>10,}  tiered({'IVF, nprobe = nlist/' + str(divisor) if index.uses_ann(SPACE) else 'exact'})"
+            f"n={size:>10,}  tiered({label})"
             f"  p50 {percentile(times, 0.5):7.3f} ms  p95 {percentile(times, 0.95):7.3f} ms  recall@1 {recall1:.3f}"
             f"  recall@10 {recall10:.4f}  recall of Similarity>=80 matches {matched:.4f}",
             flush=True,
         )
+        if not lists:
+            break
     print(f"n={size:>10,}  build {build:6.1f} s  index memory {memory:5.2f} GiB", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "space.rkix"
@@ -159,8 +169,9 @@ def main() -> None:
     parser.add_argument("--reference-max", type=int, default=1_000_000)
     parser.add_argument("--reference-queries", type=int, default=50)
     parser.add_argument("--ann-threshold", type=int, default=TieredIndex().ann_threshold)
-    parser.add_argument("--rerank", type=int, default=TieredIndex().rerank)
-    parser.add_argument("--probe-divisors", type=int, nargs="+", default=[32, 16, 8, 4])
+    parser.add_argument("--rerank", type=int, default=TieredIndex().rerank, help="candidates re-ranked exactly")
+    parser.add_argument("--probe-fractions", type=float, nargs="+", default=[0.25, 0.3, DEFAULT_PROBE_FRACTION, 0.5])
+    parser.add_argument("--search-threads", type=int, nargs="+", default=[default_search_threads()])
     args = parser.parse_args()
     print(f"search_scale: k={K}, 128-d float32, {args.queries} queries per size", flush=True)
     for size in args.sizes:

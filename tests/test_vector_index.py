@@ -101,6 +101,28 @@ def test_a_saved_space_loads_back_identically(tmp_path):
         TieredIndex().load_space(path)
 
 
+def test_a_search_split_over_threads_finds_what_one_thread_finds():
+    vectors = clustered(6000)
+    tiered, exact = both(vectors, threshold=2000)
+    assert tiered.ivf_lists(SPACE) == 64
+    queries = vectors[::60] + np.random.default_rng(2).standard_normal((100, 128)).astype(np.float32) * 0.025
+    found = {}
+    for threads in (1, 2, 3):
+        tiered.search_threads = threads
+        found[threads] = [tiered.search(SPACE, query, 10, np.inf) for query in queries]
+    assert found[2] == found[1] and found[3] == found[1]
+    tiered.probe_fraction, tiered.rerank = 1.0, len(vectors)  # every list (3 uneven parts), every vector
+    for query in queries[:20]:
+        assert tiered.search(SPACE, query, 10, np.inf) == exact.search(SPACE, query, 10, np.inf)
+
+
+def test_a_space_saved_by_an_earlier_version_is_refused(tmp_path):
+    path = tmp_path / "old.rkix"
+    path.write_bytes(b"RKIX1\n" + bytes(64))
+    with pytest.raises(ValueError, match="earlier version"):
+        TieredIndex().load_space(path)
+
+
 @pytest.fixture(scope="module")
 def photo_embeddings() -> np.ndarray:
     """Embeddings of the largest face of up to 40 person photos of the shared data set."""

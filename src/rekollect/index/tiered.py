@@ -1,33 +1,65 @@
-"""``VectorIndex`` that searches exactly while a space is small and through FAISS IVF beyond that.
+"""``VectorIndex`` that searches exactly while a space is small and through a FAISS IVF beyond that.
 
 Per space, every vector lives in a float32 slot (blocks of 65,536 ``(d,)`` rows, so growing never
 copies); a key owns one slot, and a removed key's slot is marked dead (see below for compaction).
-A space with fewer than ``max(ann_threshold, 256)`` live vectors is
-searched exhaustively. From there on, a FAISS IVF with 4-bit product-quantized codes scanned by
-SIMD ("fast scan": ``IVF<nlist>,PQ<d/2>x4fs``, 32 bytes per 128-d vector, inverted lists keyed by
-slot number; Jégou et al., "Product quantization for nearest neighbor search", 2011; André et al.,
-"Quicker ADC", 2019) proposes ``max(rerank, 2k)`` candidates, and their distances are recomputed
-from the float32 slots with exactly the formula of the exhaustive path, so a returned distance
-(hence ``Similarity``) is exact and only the candidate set is approximate.
+A space with fewer than ``max(ann_threshold, 256)`` live vectors is searched exhaustively. From
+there on, a FAISS IVF with 4-bit product-quantized codes scanned by SIMD ("fast scan":
+``IVF<nlist>,PQ<d/2>x4fs``, 32 bytes per 128-d vector, inverted lists keyed by slot number; Jégou
+et al., "Product quantization for nearest neighbor search", 2011; André et al., "Quicker ADC",
+2019) proposes candidates, and their distances are recomputed from the float32 slots with the
+exhaustive path's formula (bit for bit ``np.linalg.norm``'s, as in ``ExactIndex``), so a returned
+distance (hence ``Similarity``) is exact and only the candidate set is approximate.
 
-The IVF is trained (k-means and PQ on up to 40 vectors per list) when a space reaches the
-threshold, and again from scratch whenever it has grown ``retrain_growth`` times past its training
-size, with ``nlist ≈ 4·√n`` lists (a power of two) of which ``nlist / probe_divisor`` are scanned
-per search; it is dropped when the space shrinks below half the threshold. Training happens inside
-the ``add`` that crosses the size (about 20 s at 1 M vectors on 2 cores). A removed key's slot is
-dead at once, so it is never returned; its code stays in the IVF (FAISS's ``remove_ids`` on
-fast-scan lists lost vectors added afterwards in our tests) until dead slots exceed 1/8 of the
-live ones, when the slots are compacted and the IVF refilled (seconds at 1 M).
+Search (``TieredIndex`` parameters): the ``probe_fraction · nlist`` lists whose centroids are
+nearest the query (default 0.375) are dealt round-robin into ``search_threads`` parts (default:
+the cores this process may use, at most 4); each part is scanned by FAISS's ``search_preassigned``
+in its own thread for its equal share of ``max(rerank, 2k)`` candidates (``rerank`` default
+1000), which that thread then re-ranks exactly; the parts' results are merged. FAISS releases the
+GIL, but does not spread one query over cores by itself, hence the split. The share of
+candidates, not their number, depends on the thread count, so results hardly do (recall was
+identical on 1 and 2 threads in the benchmark below); ``search_threads=1`` uses no thread pool.
 
-Persistence: ``save_space`` / ``load_space``, one file per space (layout in ``save_space``).
+Why these values (``bench/search_scale.py``: 1 M synthetic faces of ``bench/synthetic.py``, 200
+queries, exact ground truth; a 2-core machine shared with other work, so latencies vary by tens
+of percent from run to run while recall does not): a query's 6th–10th neighbours are other
+people at nearly equal distances (0.64–0.67; the 100th is at 0.70) spread over many cells, so
+recall@10 is limited by how much of the partition is scanned. Scanning 25 / 30 / 37.5 / 50 % of
+the lists gave recall@10 0.9785 / 0.9905 / 0.9940 / 0.9990 (512 lists, 1000 candidates; 1024
+lists: 0.981 / 0.987 / 0.994 / 0.998), p50 1.5 / 1.6 / 1.7 / 1.9 ms on 2 threads and 1.8 / 2.1 /
+2.2 / 2.7 ms on 1 (machine nearly idle). 37.5 % keeps recall at least 0.993 whichever list count
+a 1 M space has. Tried and not better at 1 M: ``4·√n`` lists scanning 1/8 to 1/4 of them (0.96
+to 0.99 at 1.9–3.4 ms on 1 thread), HNSW32 (0.984 at 3.3 ms, 336 s to build), RaBitQ,
+``PQ32x4fs`` (coarser codes, no faster scan), OPQ (better codes, 280 s of training; coverage
+stays the limit), 16 to 256 lists (less recall for the same share of codes scanned).
+
+The IVF has ``nlist_for(n) = √n`` lists rounded to a power of two (at least 16), ``n`` being the
+live vectors when it is trained (k-means and PQ on up to 40 vectors per list): when a space
+reaches the threshold, and again from scratch whenever it has grown ``retrain_growth`` times past
+its training size (so a space of 1 M has 512 or 1024 lists); it is dropped when the space shrinks
+below half the threshold. Training happens inside the ``add`` that crosses the size (seconds at
+1 M vectors). The share of lists scanned does not fall with ``n``, so the work per search grows
+linearly: at 10 M (2048 lists, 3.75 M codes scanned) p50 was 17–18 ms on 1 or 2 threads with
+the machine busy (load 3.5 on 2 cores), recall@10 0.995 (0.25 of the lists: 12–13 ms, 0.990).
+Recall is targeted at 1 M only; beyond 10 M a search stays under 20 ms only if
+``probe_fraction`` falls about as ``1/n`` (recall falls with it). A removed key's slot is dead at once, so
+it is never returned; its code stays in the IVF (FAISS's ``remove_ids`` on fast-scan lists lost
+vectors added afterwards in our tests) until dead slots exceed 1/8 of the live ones, when the
+slots are compacted and the IVF refilled (seconds at 1 M); meanwhile searches ask for
+proportionally more candidates.
+
+Persistence: ``save_space`` / ``load_space``, one file per space (layout in ``save_space``). Files
+of the earlier layout (``RKIX1``, IVFs of ``4·√n`` lists) are refused, so the caller rebuilds the
+space from the store.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
@@ -36,16 +68,53 @@ import numpy as np
 DEFAULT_ANN_THRESHOLD = 20_000
 """Live vectors in a space from which searches go through the IVF (exhaustive below)."""
 
+DEFAULT_PROBE_FRACTION = 0.375
+"""Share of the IVF's lists scanned per search (see the module docstring for the measurements)."""
+
+DEFAULT_RERANK = 1000
+"""Least IVF candidates per search (shared among its parts) whose distances are recomputed exactly."""
+
+MAX_SEARCH_THREADS = 4
+"""Most threads one search is split over by default."""
+
+
+def default_search_threads() -> int:
+    """The cores this process may run on, at most ``MAX_SEARCH_THREADS``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_SEARCH_THREADS, cores))
+
 
 _BLOCK_BITS = 16
 _BLOCK = 1 << _BLOCK_BITS
 """Slots per storage block: vectors live in fixed ``(65536, d)`` blocks, so growing never copies them."""
 
-_MAGIC = b"RKIX1\n"
+_MAGIC = b"RKIX2\n"
+_OLD_MAGICS = (b"RKIX1\n",)
+"""Earlier layouts: version 1 held IVFs of ``4·√n`` lists, searched by another rule; such a file is
+refused (``ValueError``), so the caller rebuilds the space from the store."""
 
+
+_FAST_SCAN_IMPLEM = 11
+"""FAISS fast-scan kernel: int16 distances, candidates kept in a reservoir, no query batching (for one
+query and hundreds of candidates about 10 % faster than FAISS's automatic choice, same results)."""
 
 _MIN_ANN = 256
 """Fewest live vectors an IVF is trained on (k-means and 4-bit PQ need a few points per centroid)."""
+
+
+def nlist_for(size: int) -> int:
+    """IVF lists for a space trained at ``size`` vectors: ``√size`` rounded to a power of two, at least 16."""
+    return 1 << max(4, round(math.log2(math.sqrt(max(size, 1)))))
+
+
+def _distances(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Euclidean distances from the ``(1, d)`` ``query`` to each of the ``(n, d)`` ``vectors``.
+
+    The very operations of ``np.linalg.norm(vectors - query, axis=1)`` (``ExactIndex``'s formula,
+    so distances agree bit for bit), without its copy for ``conj()``, several times faster.
+    """
+    difference = vectors - query
+    return np.sqrt(np.add.reduce(difference * difference, axis=1))
 
 
 class _Space:
@@ -88,10 +157,19 @@ class _Space:
         return self.blocks[slot >> _BLOCK_BITS][slot % _BLOCK]
 
     def gather(self, slots: np.ndarray) -> np.ndarray:
-        """The ``(len(slots), d)`` vectors in ``slots``."""
-        if not len(slots):
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self.vector(int(slot)) for slot in slots])
+        """The ``(len(slots), d)`` vectors in ``slots`` (one ``np.take`` per run of slots in one block)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        blocks = slots >> _BLOCK_BITS
+        out = np.empty((len(slots), self.dimension), dtype=np.float32)
+        if len(slots) > 1 and np.any(blocks[1:] < blocks[:-1]):  # not grouped by block: group them
+            order = np.argsort(blocks, kind="stable")
+            out[order] = self.gather(slots[order])
+            return out
+        edges = [0, *(np.flatnonzero(blocks[1:] != blocks[:-1]) + 1).tolist(), len(slots)]
+        for first, last in itertools.pairwise(edges):
+            if last > first:
+                np.take(self.blocks[blocks[first]], slots[first:last] & (_BLOCK - 1), 0, out[first:last], "clip")
+        return out
 
     def chunks(self, used: int | None = None) -> list[np.ndarray]:
         """The vectors of slots ``0..used-1`` as consecutive block views."""
@@ -110,23 +188,32 @@ class _Space:
 class TieredIndex:
     """Exact below ``ann_threshold`` live vectors per space, IVF with exact re-ranking above; thread-safe.
 
-    ``rerank`` is the least number of IVF candidates re-ranked exactly per search.
+    Above the threshold a search scans ``probe_fraction`` of the IVF's lists (those with the
+    nearest centroids), split into ``search_threads`` parts searched in parallel (default: the
+    cores this process may use, at most ``MAX_SEARCH_THREADS``; 1: no thread pool); together the
+    parts propose ``max(rerank, 2k)`` candidates, each its equal share, all re-ranked exactly.
     """
 
     def __init__(
         self,
         *,
         ann_threshold: int = DEFAULT_ANN_THRESHOLD,
-        rerank: int = 100,
-        probe_divisor: int = 8,
+        rerank: int = DEFAULT_RERANK,
+        probe_fraction: float = DEFAULT_PROBE_FRACTION,
+        search_threads: int | None = None,
         retrain_growth: float = 4.0,
     ) -> None:
+        if not 0 < probe_fraction <= 1:
+            raise ValueError("probe_fraction must be in (0, 1]")
         self.ann_threshold = ann_threshold
         self.rerank = rerank
-        self.probe_divisor = probe_divisor
+        self.probe_fraction = probe_fraction
+        self.search_threads = default_search_threads() if search_threads is None else max(1, search_threads)
         self.retrain_growth = retrain_growth
         self._spaces: dict[str, _Space] = {}
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_owner = (0, 0)
 
     # VectorIndex
 
@@ -159,21 +246,18 @@ class TieredIndex:
             return entry.vector(entry.rows[key]).copy()
 
     def search(self, space: str, query: np.ndarray, k: int, max_distance: float) -> list[tuple[str, float]]:
-        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        query = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
         with self._lock:
             entry = self._spaces.get(space)
             if entry is None or not entry.rows or k <= 0:
                 return []
             if entry.ann is None:
                 slots = np.arange(entry.used)
-                distances = np.concatenate([np.linalg.norm(chunk - query, axis=1) for chunk in entry.chunks()])
+                distances = np.concatenate([_distances(chunk, query) for chunk in entry.chunks()])
             else:
-                entry.ann.nprobe = max(1, entry.ann.nlist // self.probe_divisor)
                 wanted = max(self.rerank, 2 * k)
                 dead = entry.used - len(entry.rows)  # still in the IVF: ask for proportionally more
-                _, found = entry.ann.search(query, wanted + wanted * dead // len(entry.rows))
-                slots = np.sort(found[0][found[0] >= 0])
-                distances = np.linalg.norm(entry.gather(slots) - query, axis=1)
+                slots, distances = self._ann_search(entry, query, wanted + wanted * dead // len(entry.rows))
             distances[~entry.alive[slots]] = np.inf
             order = np.argsort(distances, kind="stable")[:k]
             return [
@@ -181,6 +265,53 @@ class TieredIndex:
                 for row in order
                 if distances[row] <= max_distance and (key := entry.keys[slots[row]]) is not None
             ]
+
+    def _ann_search(self, entry: _Space, query: np.ndarray, wanted: int) -> tuple[np.ndarray, np.ndarray]:
+        """IVF candidates for the ``(1, d)`` ``query`` and their exact distances (lock held).
+
+        The ``probe_fraction · nlist`` lists nearest to the query are dealt round-robin into
+        ``parts`` parts (each gets near and far lists alike, hence similar work and similar recall);
+        each part is scanned by ``search_preassigned`` for its share of the ``wanted`` best codes
+        and its candidates re-ranked exactly, the parts in parallel (FAISS and NumPy release the
+        GIL). Each part's list count travels in its own ``SearchParametersIVF``, so the index's
+        state (``nprobe``) is never written during a search.
+        """
+        ann = entry.ann
+        assert ann is not None
+        probes = max(1, min(ann.nlist, round(ann.nlist * self.probe_fraction)))
+        parts = max(1, min(self.search_threads, probes))
+        centroid_distances, lists = ann.quantizer.search(query, probes)
+        wanted = min(-(-wanted // parts), ann.ntotal)  # per part
+
+        def scan(part: int) -> tuple[np.ndarray, np.ndarray]:
+            assigned = np.ascontiguousarray(lists[:, part::parts])
+            assigned_distances = np.ascontiguousarray(centroid_distances[:, part::parts])
+            found_distances = np.empty((1, wanted), dtype=np.float32)
+            found = np.empty((1, wanted), dtype=np.int64)
+            ann.search_preassigned_c(  # the wrapper without its check that assigned has ann.nprobe columns
+                1,
+                faiss.swig_ptr(query),
+                wanted,
+                faiss.swig_ptr(assigned),
+                faiss.swig_ptr(assigned_distances),
+                faiss.swig_ptr(found_distances),
+                faiss.swig_ptr(found),
+                False,
+                faiss.SearchParametersIVF(nprobe=assigned.shape[1]),
+            )
+            slots = np.sort(found[0][found[0] >= 0])  # the parts' lists are disjoint, so no slot twice
+            return slots, _distances(entry.gather(slots), query)
+
+        if parts == 1:
+            return scan(0)
+        if self._pool is None or self._pool_owner != (os.getpid(), parts - 1):  # a forked child has no threads
+            if self._pool is not None and self._pool_owner[0] == os.getpid():
+                self._pool.shutdown(wait=False)
+            self._pool = ThreadPoolExecutor(parts - 1, thread_name_prefix="ivf-search")
+            self._pool_owner = (os.getpid(), parts - 1)
+        futures = [self._pool.submit(scan, part) for part in range(1, parts)]
+        results = [scan(0), *(future.result() for future in futures)]
+        return np.concatenate([slots for slots, _ in results]), np.concatenate([near for _, near in results])
 
     # Introspection and persistence
 
@@ -196,6 +327,12 @@ class TieredIndex:
             entry = self._spaces.get(space)
             return entry is not None and entry.ann is not None
 
+    def ivf_lists(self, space: str) -> int:
+        """Lists of ``space``'s IVF (0 while it is searched exhaustively)."""
+        with self._lock:
+            entry = self._spaces.get(space)
+            return 0 if entry is None or entry.ann is None else int(entry.ann.nlist)
+
     def spaces(self) -> list[str]:
         """Names of the spaces holding vectors."""
         with self._lock:
@@ -204,7 +341,7 @@ class TieredIndex:
     def save_space(self, space: str, path: Path) -> bool:
         """Write ``space`` to ``path`` (temporary file, fsync, rename); ``False`` if it is empty.
 
-        File layout: ``RKIX1\\n``, an 8-byte little-endian header length, a JSON header (space,
+        File layout: ``RKIX2\\n``, an 8-byte little-endian header length, a JSON header (space,
         dimension, count, trained_size, keys_bytes, ann_bytes), the keys joined by ``\\n`` in
         UTF-8, the serialized FAISS IVF (absent below the threshold), then ``count × dimension``
         little-endian float32 vectors, slot order.
@@ -242,7 +379,10 @@ class TieredIndex:
         Raises ``OSError`` or ``ValueError`` for an unreadable, truncated or inconsistent file.
         """
         with open(path, "rb") as handle:
-            if handle.read(len(_MAGIC)) != _MAGIC:
+            magic = handle.read(len(_MAGIC))
+            if magic in _OLD_MAGICS:
+                raise ValueError(f"{path}: saved by an earlier version ({magic.strip().decode()}); rebuild it")
+            if magic != _MAGIC:
                 raise ValueError(f"{path}: not a saved index space")
             size = os.fstat(handle.fileno()).st_size
             header_bytes = int.from_bytes(handle.read(8), "little")
@@ -266,6 +406,7 @@ class TieredIndex:
             raise ValueError(f"{path}: keys and vectors disagree")
         if ann_bytes:
             entry.ann = faiss.deserialize_index(np.frombuffer(ann_bytes, dtype=np.uint8))
+            entry.ann.implem = _FAST_SCAN_IMPLEM  # saved with the index too; whatever wrote it, search like this
             if entry.ann.ntotal != count:
                 raise ValueError(f"{path}: IVF and vectors disagree")
         entry.trained_size = int(header["trained_size"])
@@ -313,11 +454,12 @@ class TieredIndex:
         entry.__dict__.update(fresh.__dict__)
 
     def _train(self, entry: _Space) -> None:
-        """Train a new IVF (``nlist ≈ 4·√n``, a power of two) on the live vectors and fill it."""
+        """Train a new IVF (``nlist_for(n)`` lists) on the live vectors and fill it."""
         self._compact(entry)
         live = len(entry.rows)
-        nlist = 1 << max(4, round(math.log2(4 * math.sqrt(live))))
+        nlist = nlist_for(live)
         ann = faiss.index_factory(entry.dimension, f"IVF{nlist},PQ{entry.dimension // 2}x4fs", faiss.METRIC_L2)
+        ann.implem = _FAST_SCAN_IMPLEM
         sample = np.sort(np.random.default_rng(0).choice(live, size=min(live, 40 * nlist), replace=False))
         ann.train(entry.gather(sample))
         for first, chunk in zip(range(0, live, _BLOCK), entry.chunks(), strict=True):
