@@ -40,11 +40,13 @@ def build_service(settings: Settings) -> FaceService:
         settings.local_object_root.mkdir(parents=True, exist_ok=True)
         objects = LocalObjectSource(settings.local_object_root)
     store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
-    index = SyncedIndex(store, TieredIndex(ann_threshold=settings.ann_threshold), settings.data_dir / "index")
+    cores = max(1, available_cores() // settings.workers)
+    vectors = TieredIndex(ann_threshold=settings.ann_threshold, search_threads=cores)
+    index = SyncedIndex(store, vectors, settings.data_dir / "index")
     service = FaceService(
         store=store,
         index=index,
-        analyzer=DlibFaceAnalyzer(threads=settings.vision_threads or max(1, available_cores() // settings.workers)),
+        analyzer=DlibFaceAnalyzer(threads=settings.vision_threads or cores),
         objects=objects,
         tokens=TokenSigner.for_data_dir(settings.data_dir),
         arn_prefix=arn_prefix(settings),
