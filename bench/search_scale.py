@@ -31,7 +31,7 @@ import synthetic
 from _common import percentile
 
 from rekollect.index.exact import ExactIndex
-from rekollect.index.tiered import DEFAULT_PROBE_FRACTION, TieredIndex, default_search_threads
+from rekollect.index.tiered import DEFAULT_MIN_SCANNED, DEFAULT_PROBE_FRACTION, TieredIndex, default_search_threads
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer
 
 SPACE = "faces/bench"
@@ -101,7 +101,7 @@ def run(size: int, args: argparse.Namespace) -> None:
     ]
     gc.collect()
     before = rss_gib()
-    index = TieredIndex(ann_threshold=args.ann_threshold, rerank=args.rerank)
+    index = TieredIndex(ann_threshold=args.ann_threshold, rerank=args.rerank, min_scanned=args.min_scanned)
     start = time.perf_counter()
     for first, chunk in synthetic.chunks(size):
         index.add(SPACE, [key(n) for n in range(first, first + len(chunk))], chunk)
@@ -172,8 +172,13 @@ def main() -> None:
     parser.add_argument("--rerank", type=int, default=TieredIndex().rerank, help="candidates re-ranked exactly")
     parser.add_argument("--probe-fractions", type=float, nargs="+", default=[0.25, 0.3, DEFAULT_PROBE_FRACTION, 0.5])
     parser.add_argument("--search-threads", type=int, nargs="+", default=[default_search_threads()])
+    parser.add_argument("--min-scanned", type=int, default=DEFAULT_MIN_SCANNED, help="fewest codes a search scans")
     args = parser.parse_args()
-    print(f"search_scale: k={K}, 128-d float32, {args.queries} queries per size", flush=True)
+    print(
+        f"search_scale: k={K}, 128-d float32, {args.queries} queries per size,"
+        f" at least {args.min_scanned:,} codes scanned per search",
+        flush=True,
+    )
     for size in args.sizes:
         run(size, args)
     print(f"peak memory of this run {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")

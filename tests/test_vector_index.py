@@ -150,3 +150,16 @@ def test_approximate_search_matches_exact_search_on_real_faces(photo_embeddings)
         assert tiered.search(SPACE, query, 1, np.inf) == exact.search(SPACE, query, 1, np.inf)
         tiered.add(SPACE, [f"k{number}"], query[np.newaxis])
         exact.add(SPACE, [f"k{number}"], query[np.newaxis])
+
+
+def test_a_small_space_is_scanned_whole_whatever_the_fraction():
+    """Below ``min_scanned`` codes every list is scanned, so a thin fraction costs no recall there."""
+    vectors = clustered(6000)
+    tiered, exact = both(vectors, threshold=2000)
+    queries = vectors[::60] + np.random.default_rng(3).standard_normal((100, 128)).astype(np.float32) * 0.025
+    expected = [exact.search(SPACE, query, 10, np.inf) for query in queries]
+    tiered.probe_fraction = 1 / 64  # one list of 64
+    thin = [tiered.search(SPACE, query, 10, np.inf) for query in queries]
+    tiered.min_scanned = 0
+    assert [tiered.search(SPACE, query, 10, np.inf) for query in queries] != expected
+    assert thin == expected

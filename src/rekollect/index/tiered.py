@@ -11,7 +11,10 @@ exhaustive path's formula (bit for bit ``np.linalg.norm``'s, as in ``ExactIndex`
 distance (hence ``Similarity``) is exact and only the candidate set is approximate.
 
 Search (``TieredIndex`` parameters): the ``probe_fraction · nlist`` lists whose centroids are
-nearest the query (default 0.375) are dealt round-robin into ``search_threads`` parts (default:
+nearest the query (default 0.375), or more in a space small enough that they would hold fewer than
+``min_scanned`` codes (default 250,000: as many lists as hold that many, all of them below it;
+scanning every list of a 100 k space costs no more than 37.5 % of them, 0.7 ms, and lifts its
+recall@10 from 0.987 to 0.9995), are dealt round-robin into ``search_threads`` parts (default:
 the cores this process may use, at most 4); each part is scanned by FAISS's ``search_preassigned``
 in its own thread for its equal share of ``max(rerank, 2k)`` candidates (``rerank`` default
 1000), which that thread then re-ranks exactly; the parts' results are merged. FAISS releases the
@@ -67,6 +70,9 @@ import numpy as np
 
 DEFAULT_ANN_THRESHOLD = 20_000
 """Live vectors in a space from which searches go through the IVF (exhaustive below)."""
+
+DEFAULT_MIN_SCANNED = 250_000
+"""Fewest codes a search scans (as many of the nearest lists as hold them), whatever the fraction."""
 
 DEFAULT_PROBE_FRACTION = 0.375
 """Share of the IVF's lists scanned per search (see the module docstring for the measurements)."""
@@ -189,7 +195,7 @@ class TieredIndex:
     """Exact below ``ann_threshold`` live vectors per space, IVF with exact re-ranking above; thread-safe.
 
     Above the threshold a search scans ``probe_fraction`` of the IVF's lists (those with the
-    nearest centroids), split into ``search_threads`` parts searched in parallel (default: the
+    nearest centroids; more if they hold fewer than ``min_scanned`` codes), split into ``search_threads`` parts searched in parallel (default: the
     cores this process may use, at most ``MAX_SEARCH_THREADS``; 1: no thread pool); together the
     parts propose ``max(rerank, 2k)`` candidates, each its equal share, all re-ranked exactly.
     """
@@ -200,6 +206,7 @@ class TieredIndex:
         ann_threshold: int = DEFAULT_ANN_THRESHOLD,
         rerank: int = DEFAULT_RERANK,
         probe_fraction: float = DEFAULT_PROBE_FRACTION,
+        min_scanned: int = DEFAULT_MIN_SCANNED,
         search_threads: int | None = None,
         retrain_growth: float = 4.0,
     ) -> None:
@@ -208,6 +215,7 @@ class TieredIndex:
         self.ann_threshold = ann_threshold
         self.rerank = rerank
         self.probe_fraction = probe_fraction
+        self.min_scanned = min_scanned
         self.search_threads = default_search_threads() if search_threads is None else max(1, search_threads)
         self.retrain_growth = retrain_growth
         self._spaces: dict[str, _Space] = {}
@@ -278,7 +286,8 @@ class TieredIndex:
         """
         ann = entry.ann
         assert ann is not None
-        probes = max(1, min(ann.nlist, round(ann.nlist * self.probe_fraction)))
+        wanted_lists = max(ann.nlist * self.probe_fraction, ann.nlist * self.min_scanned / max(ann.ntotal, 1))
+        probes = max(1, min(ann.nlist, math.ceil(wanted_lists - 1e-9)))
         parts = max(1, min(self.search_threads, probes))
         centroid_distances, lists = ann.quantizer.search(query, probes)
         wanted = min(-(-wanted // parts), ann.ntotal)  # per part
