@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Box = tuple[float, float, float, float]
+from ..vision.boxes import Box
+from ..vision.boxes import overlap as box_overlap
+
 """``(left, top, right, bottom)`` in pixels."""
 
 
@@ -60,7 +62,7 @@ class FaceTracker:
         for face, (box, embedding) in enumerate(zip(boxes, embeddings, strict=True)):
             for slot, person in enumerate(self._persons):
                 distance = float(np.linalg.norm(embedding - person.mean_embedding))
-                overlap = _iou(box, person.box)
+                overlap = box_overlap(box, person.box)
                 recent = timestamp - person.last_seen <= self.max_gap_ms
                 if recent and overlap >= self.min_overlap and distance <= self.overlap_distance:
                     candidates.append((0, -overlap, face, slot))
@@ -88,13 +90,3 @@ class FaceTracker:
                 person.count += 1
             indices.append(self._persons[slot].index)
         return indices
-
-
-def _iou(a: Box, b: Box) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    intersection = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - intersection
-    return intersection / union if union > 0 else 0.0

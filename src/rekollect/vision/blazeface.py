@@ -27,6 +27,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from .attributes.model_files import model_path
+from .boxes import Box, overlap
 
 MODEL_FILE = "face_detection_full_range_sparse.tflite"
 INPUT_SIZE = 192
@@ -45,7 +46,7 @@ _SUPPRESSION_IOU = 0.3
 class Proposal:
     """A candidate face: ``box`` is ``(left, top, right, bottom)`` image pixels; ``score`` 0–1."""
 
-    box: tuple[float, float, float, float]
+    box: Box
     score: float
 
 
@@ -122,21 +123,11 @@ class BlazeFaceProposer:
         return scores[keep], np.hstack([centres - halves, centres + halves])
 
 
-def _overlap(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Intersection over union of ``box`` ``(4,)`` with each row of ``others`` ``(n, 4)``."""
-    low = np.maximum(box[:2], others[:, :2])
-    high = np.minimum(box[2:], others[:, 2:])
-    inter = np.prod(np.clip(high - low, 0, None), axis=1)
-    area = np.prod(box[2:] - box[:2])
-    return inter / (area + np.prod(others[:, 2:] - others[:, :2], axis=1) - inter)
-
-
 def _suppress(scores: np.ndarray, boxes: np.ndarray) -> list[Proposal]:
-    """Greedy non-maximum suppression at ``_SUPPRESSION_IOU``."""
-    order = np.argsort(-scores, kind="stable")
-    kept = []
-    while len(order):
-        best, order = order[0], order[1:]
-        kept.append(Proposal(box=tuple(float(value) for value in boxes[best]), score=float(scores[best])))
-        order = order[_overlap(boxes[best], boxes[order]) < _SUPPRESSION_IOU]
+    """Greedy non-maximum suppression at ``_SUPPRESSION_IOU``, best score first."""
+    kept: list[Proposal] = []
+    for row in np.argsort(-scores, kind="stable"):
+        box = tuple(float(value) for value in boxes[row])
+        if all(overlap(box, other.box) < _SUPPRESSION_IOU for other in kept):
+            kept.append(Proposal(box=box, score=float(scores[row])))
     return kept

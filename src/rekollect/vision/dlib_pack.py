@@ -44,6 +44,7 @@ import numpy as np
 
 from .analyzer import DetectedFace
 from .blazeface import BlazeFaceProposer, Proposal
+from .boxes import Box, overlap
 from .dlib_resnet_weights import CHIP_SIZE
 from .resnet_onnx import ResNetOnnx, available_cores
 
@@ -62,8 +63,6 @@ _VERIFY_FACE_SIZE = 100.0
 """Proposal width, pixels, the crop is scaled to about (HOG's window is 80 px): the scale is the one
 nearest to it among ``2 · (5/6)^m``, the scales a full-image HOG scan upsampled once samples, so the
 crop's windows are that scan's windows (its boxes, not boxes between its pyramid steps)."""
-
-Box = tuple[float, float, float, float]
 
 
 class DlibFaceAnalyzer:
@@ -209,17 +208,9 @@ def _distinct(hits: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
     """``hits`` without duplicates: of boxes overlapping by more than 0.4 IoU, the best margin stays."""
     kept: list[tuple[Box, float]] = []
     for box, score in sorted(hits, key=lambda hit: -hit[1]):
-        if all(_overlap(box, other) <= 0.4 for other, _ in kept):
+        if all(overlap(box, other) <= 0.4 for other, _ in kept):
             kept.append((box, score))
     return kept
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over union of two ``(left, top, right, bottom)`` boxes."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def face_shape(face: DetectedFace) -> dlib.full_object_detection:
