@@ -24,8 +24,9 @@ import numpy as np
 from _common import percentile, usable_people
 from PIL import Image, ImageOps
 
+from rekollect.cores import available_cores
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer, face_shape, model_file
-from rekollect.vision.resnet_onnx import ResNetOnnx, available_cores
+from rekollect.vision.resnet_onnx import ResNetOnnx
 
 
 def one_face_photos(analyzer: DlibFaceAnalyzer, count: int) -> list[np.ndarray]:

@@ -14,6 +14,7 @@ from .core.index_sync import SyncedIndex
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import TokenSigner
 from .core.service import FaceService
+from .cores import available_cores
 from .index.tiered import TieredIndex
 from .operations import bind_operations
 from .security.credentials import load_credentials
@@ -23,7 +24,6 @@ from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.dlib_pack import DlibFaceAnalyzer
-from .vision.resnet_onnx import available_cores
 from .wire.http import create_wire_app
 
 log = logging.getLogger(__name__)

@@ -68,6 +68,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from ..cores import available_cores
+
 DEFAULT_ANN_THRESHOLD = 20_000
 """Live vectors in a space from which searches go through the IVF (exhaustive below)."""
 
@@ -86,8 +88,7 @@ MAX_SEARCH_THREADS = 4
 
 def default_search_threads() -> int:
     """The cores this process may run on, at most ``MAX_SEARCH_THREADS``."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(MAX_SEARCH_THREADS, cores))
+    return max(1, min(MAX_SEARCH_THREADS, available_cores()))
 
 
 _BLOCK_BITS = 16

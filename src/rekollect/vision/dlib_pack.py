@@ -42,11 +42,12 @@ import cv2
 import dlib
 import numpy as np
 
+from ..cores import available_cores
 from .analyzer import DetectedFace
 from .blazeface import BlazeFaceProposer, Proposal
 from .boxes import Box, overlap
 from .dlib_resnet_weights import CHIP_SIZE
-from .resnet_onnx import ResNetOnnx, available_cores
+from .resnet_onnx import ResNetOnnx
 
 _CONFIDENCE_SLOPE = 3.0
 _SIMILARITY_MIDPOINT = 0.689

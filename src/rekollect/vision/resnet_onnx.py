@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import onnxruntime
 
+from ..cores import available_cores
 from .attributes.model_files import model_path
 
 MODEL = "dlib_face_recognition_resnet_model_v1.onnx"
 """File name of the converted model in ``models_dir()``."""
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 class ResNetOnnx:
