@@ -21,6 +21,7 @@ flag                     variable                         default
 ``--workers``            ``REKOLLECT_WORKERS``            ``1`` server process
 ``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
 ``--vision-threads``     ``REKOLLECT_VISION_THREADS``     ``0``: cores available / workers
+``--face-model-version`` ``REKOLLECT_FACE_MODEL_VERSION`` ``2.0`` for new collections
 =======================  ===============================  ================================
 
 ``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
@@ -33,7 +34,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings, default_data_dir
+from .config import FACE_MODEL_VERSIONS, Settings, default_data_dir
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -61,6 +62,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--workers", type=int, default=int(_env("WORKERS", "1") or 1))
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
+    serve.add_argument("--face-model-version", choices=FACE_MODEL_VERSIONS, default=_env("FACE_MODEL_VERSION", "2.0"))
     args = parser.parse_args(argv)
     if args.workers < 1 or args.ann_threshold < 1:
         parser.error("--workers and --ann-threshold must be at least 1")
@@ -83,6 +85,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         workers=args.workers,
         ann_threshold=args.ann_threshold,
         vision_threads=args.vision_threads,
+        face_model_version=args.face_model_version,
     )
 
 

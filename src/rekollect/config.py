@@ -8,6 +8,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+FACE_MODEL_VERSIONS = ("1.0", "2.0")
+"""Face models a server holds (``vision/packs.py``): 1.0 is dlib's, 2.0 YuNet + SFace."""
+
 
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/rekollect`` (``~/.local/share/rekollect`` when unset)."""
@@ -31,6 +34,7 @@ class Settings:
     ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
     searched through the approximate index (exactly below). Each process runs its neural
     networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
+    New collections get face model ``face_model_version`` (one of ``FACE_MODEL_VERSIONS``).
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +53,7 @@ class Settings:
     workers: int = 1
     ann_threshold: int = 20_000
     vision_threads: int = 0
+    face_model_version: str = "2.0"
 
     _PATHS = ("data_dir", "s3_local_root", "credentials_file")
 

@@ -24,6 +24,8 @@ from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.dlib_pack import DlibFaceAnalyzer
+from .vision.packs import ModelPacks
+from .vision.zoo_pack import ZooFaceAnalyzer
 from .wire.http import create_wire_app
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,8 @@ log = logging.getLogger(__name__)
 
 def build_service(settings: Settings) -> FaceService:
     """The embedded default: SQLite store, tiered in-memory index following the store's change log
-    (snapshots in ``<data-dir>/index``), dlib models, local or S3 objects."""
+    (snapshots in ``<data-dir>/index``), face models 1.0 (dlib) and 2.0 (YuNet + SFace, the default
+    for new collections), local or S3 objects."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     objects: ObjectSource
     if settings.s3_endpoint_url:
@@ -43,10 +46,12 @@ def build_service(settings: Settings) -> FaceService:
     cores = max(1, available_cores() // settings.workers)
     vectors = TieredIndex(ann_threshold=settings.ann_threshold, search_threads=cores)
     index = SyncedIndex(store, vectors, settings.data_dir / "index")
+    threads = settings.vision_threads or cores
+    dlib_pack = DlibFaceAnalyzer(threads=threads)
     service = FaceService(
         store=store,
         index=index,
-        analyzer=DlibFaceAnalyzer(threads=settings.vision_threads or cores),
+        packs=ModelPacks([dlib_pack, ZooFaceAnalyzer(dlib_pack, threads=threads)], default=settings.face_model_version),
         objects=objects,
         tokens=TokenSigner.for_data_dir(settings.data_dir),
         arn_prefix=arn_prefix(settings),

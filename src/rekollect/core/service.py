@@ -8,6 +8,7 @@ always agree.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,8 @@ import numpy as np
 from ..errors import InvalidParameterException, ResourceNotFoundException
 from ..index.base import VectorIndex
 from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, UserRecord
-from ..vision.analyzer import DetectedFace, FaceAnalyzer
+from ..vision.analyzer import FaceAnalyzer
+from ..vision.packs import ModelPacks
 from .images import MAX_BYTES_INLINE, MAX_BYTES_S3, DecodedImage, decode_image
 from .objects import ObjectSource
 from .pagination import TokenSigner
@@ -46,7 +48,7 @@ class FaceService:
 
     store: MetadataStore
     index: VectorIndex
-    analyzer: FaceAnalyzer
+    packs: ModelPacks
     objects: ObjectSource
     tokens: TokenSigner
     arn_prefix: str
@@ -55,11 +57,16 @@ class FaceService:
     """Stored-video jobs (set by ``server.build_service``)."""
 
     def collection(self, collection_id: str) -> CollectionRecord:
-        """The collection; ``ResourceNotFoundException`` if it does not exist."""
+        """The collection, its ``face_model_version`` number-like (``ModelPacks.canonical``);
+        ``ResourceNotFoundException`` if it does not exist."""
         record = self.store.get_collection(collection_id)
         if record is None:
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
-        return record
+        return dataclasses.replace(record, face_model_version=self.packs.canonical(record.face_model_version))
+
+    def pack(self, collection: CollectionRecord | None = None) -> FaceAnalyzer:
+        """The face model of ``collection``, or the default one for operations without a collection."""
+        return self.packs.default if collection is None else self.packs.get(collection.face_model_version)
 
     def load_image(self, image: dict[str, Any]) -> DecodedImage:
         """Decode an ``Image`` member (``Bytes`` or ``S3Object``, exactly one)."""
@@ -73,24 +80,25 @@ class FaceService:
         content = self.objects.read(s3_object["Bucket"], s3_object["Name"], s3_object.get("Version"), MAX_BYTES_S3)
         return decode_image(content, max_bytes=MAX_BYTES_S3)
 
-    def detect(self, image: DecodedImage) -> list[DetectedFace]:
-        """Faces in the image, largest first."""
-        return self.analyzer.detect(image.pixels)
-
-    def embed(self, image: DecodedImage, faces: list[DetectedFace]) -> np.ndarray:
-        """One embedding row per face."""
-        return self.analyzer.embed(image.pixels, faces)
-
     def search_faces(
-        self, collection_id: str, vector: np.ndarray, max_faces: int, threshold: float, exclude: str | None = None
+        self,
+        collection: CollectionRecord,
+        vector: np.ndarray,
+        max_faces: int,
+        threshold: float,
+        exclude: str | None = None,
     ) -> list[tuple[FaceRecord, float]]:
-        """Stored faces with ``Similarity`` ≥ ``threshold``, most similar first, at most ``max_faces``."""
-        max_distance = self.analyzer.distance_at(threshold)
+        """Stored faces with ``Similarity`` ≥ ``threshold``, most similar first, at most ``max_faces``.
+
+        ``vector`` comes from the collection's own face model (``pack(collection)``)."""
+        collection_id = collection.collection_id
+        pack = self.pack(collection)
+        max_distance = pack.distance_at(threshold)
         with self.lock:
             hits = self.index.search(faces_space(collection_id), vector, max_faces + 1, max_distance)
             hits = [(key, distance) for key, distance in hits if key != exclude][:max_faces]
             records = {face.face_id: face for face in self.store.get_faces(collection_id, [key for key, _ in hits])}
-        similarities = self.analyzer.similarity(np.array([distance for _, distance in hits]))
+        similarities = pack.similarity(np.array([distance for _, distance in hits]))
         return [
             (records[key], float(similarity))
             for (key, _), similarity in zip(hits, similarities, strict=True)
@@ -122,16 +130,21 @@ class FaceService:
             self.index.add(users_space(collection_id), [user_id], vector[np.newaxis])
 
     def search_users(
-        self, collection_id: str, vector: np.ndarray, max_users: int, threshold: float, exclude: str | None = None
+        self,
+        collection: CollectionRecord,
+        vector: np.ndarray,
+        max_users: int,
+        threshold: float,
+        exclude: str | None = None,
     ) -> list[tuple[UserRecord, float]]:
         """Users whose vector has ``Similarity`` ≥ ``threshold``, most similar first, at most ``max_users``."""
+        collection_id = collection.collection_id
+        pack = self.pack(collection)
         with self.lock:
-            hits = self.index.search(
-                users_space(collection_id), vector, max_users + 1, self.analyzer.distance_at(threshold)
-            )
+            hits = self.index.search(users_space(collection_id), vector, max_users + 1, pack.distance_at(threshold))
             hits = [(key, distance) for key, distance in hits if key != exclude][:max_users]
             records = {key: self.store.get_user(collection_id, key) for key, _ in hits}
-        similarities = self.analyzer.similarity(np.array([distance for _, distance in hits]))
+        similarities = pack.similarity(np.array([distance for _, distance in hits]))
         return [
             (record, float(similarity))
             for (key, _), similarity in zip(hits, similarities, strict=True)

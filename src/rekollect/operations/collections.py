@@ -25,7 +25,7 @@ def create_collection(service: FaceService, request: dict[str, Any]) -> dict[str
         collection_id=collection_id,
         arn=f"{service.arn_prefix}collection/{collection_id}",
         created=dt.datetime.now(dt.UTC),
-        face_model_version=service.analyzer.model_version,
+        face_model_version=service.packs.default.model_version,
     )
     with service.lock:
         if not service.store.create_collection(record, request.get("Tags") or {}):
@@ -62,7 +62,7 @@ def list_collections(service: FaceService, request: dict[str, Any]) -> dict[str,
     page = service.store.list_collections(after, request.get("MaxResults") or DEFAULT_PAGE_SIZE)
     return {
         "CollectionIds": [record.collection_id for record in page.items],
-        "FaceModelVersions": [record.face_model_version for record in page.items],
+        "FaceModelVersions": [service.packs.canonical(record.face_model_version) for record in page.items],
         "NextToken": service.tokens.token(page.cursor, "collections"),
     }
 

@@ -21,7 +21,7 @@ def detect_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
     """Every face in ``Image``, largest first, with the requested attributes."""
     image = service.load_image(request["Image"])
     attributes = request.get("Attributes")
-    return {"FaceDetails": [face_detail(face, image, attributes) for face in service.detect(image)]}
+    return {"FaceDetails": [face_detail(face, image, attributes) for face in service.pack().detect(image.pixels)]}
 
 
 def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
@@ -32,22 +32,23 @@ def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, An
     ``NONE``) are left out on both sides. A source image without a face is an
     ``InvalidParameterException``, as on AWS.
     """
+    pack = service.pack()
     source = service.load_image(request["SourceImage"])
     target = service.load_image(request["TargetImage"])
     quality_filter = request.get("QualityFilter") or SEARCH_DEFAULT
-    source_faces, _ = filter_faces(service.detect(source), source, quality_filter)
+    source_faces, _ = filter_faces(pack.detect(source.pixels), source, quality_filter)
     if not source_faces:
         raise InvalidParameterException(NO_FACE_MESSAGE)
     source_face = source_faces[0]
-    target_faces, _ = filter_faces(service.detect(target)[:MAX_TARGET_FACES], target, quality_filter)
+    target_faces, _ = filter_faces(pack.detect(target.pixels)[:MAX_TARGET_FACES], target, quality_filter)
     threshold = request.get("SimilarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
 
     matches: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
     if target_faces:
-        source_vector = service.embed(source, [source_face])[0]
-        target_vectors = service.embed(target, target_faces)
-        similarities = service.analyzer.similarity(np.linalg.norm(target_vectors - source_vector, axis=1))
+        source_vector = pack.embed(source.pixels, [source_face])[0]
+        target_vectors = pack.embed(target.pixels, target_faces)
+        similarities = pack.similarity(np.linalg.norm(target_vectors - source_vector, axis=1))
         for face, similarity in zip(target_faces, similarities, strict=True):
             detail = face_detail(face, target)
             if similarity >= threshold:

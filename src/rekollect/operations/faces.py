@@ -17,6 +17,7 @@ from ..core.quality_filter import INDEX_DEFAULT, SEARCH_DEFAULT, filter_faces
 from ..core.service import FaceService, faces_space
 from ..errors import InvalidParameterException
 from ..storage.base import FaceRecord
+from ..vision.packs import ModelPacks
 
 DEFAULT_FACE_MATCH_THRESHOLD = 80.0
 DEFAULT_MAX_MATCHES = 4096
@@ -33,7 +34,7 @@ def face_member(record: FaceRecord) -> dict[str, Any]:
         "ImageId": record.image_id,
         "ExternalImageId": record.external_image_id,
         "Confidence": record.confidence,
-        "IndexFacesModelVersion": record.model_version,
+        "IndexFacesModelVersion": ModelPacks.canonical(record.model_version),
         "UserId": record.user_id,
     }
 
@@ -41,8 +42,9 @@ def face_member(record: FaceRecord) -> dict[str, Any]:
 def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
     """Detect faces in ``Image`` and add the largest ``MaxFaces`` of them to the collection."""
     collection = service.collection(request["CollectionId"])
+    pack = service.pack(collection)
     image = service.load_image(request["Image"])
-    faces, rejected = filter_faces(service.detect(image), image, request.get("QualityFilter") or INDEX_DEFAULT)
+    faces, rejected = filter_faces(pack.detect(image.pixels), image, request.get("QualityFilter") or INDEX_DEFAULT)
     limit = request.get("MaxFaces") or len(faces)
     kept, excess = faces[:limit], faces[limit:]
     attributes = request.get("DetectionAttributes")
@@ -50,7 +52,7 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
 
     stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
     if stored is None and kept:
-        embeddings = service.embed(image, kept)
+        embeddings = pack.embed(image.pixels, kept)
         image_id = str(uuid.uuid4())
         new_records = [
             FaceRecord(
@@ -59,7 +61,7 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
                 external_image_id=external_image_id,
                 box=_box_tuple(bounding_box(face, image)),
                 confidence=face.confidence,
-                model_version=service.analyzer.model_version,
+                model_version=pack.model_version,
                 embedding=embedding,
             )
             for face, embedding in zip(kept, embeddings, strict=True)
@@ -83,7 +85,7 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             {"Face": _indexed_face(record), "FaceDetail": face_detail(face, image, attributes)}
             for record, face in zip(stored or [], kept, strict=False)
         ],
-        "FaceModelVersion": service.analyzer.model_version,
+        "FaceModelVersion": pack.model_version,
         "UnindexedFaces": [
             {"Reasons": reasons, "FaceDetail": face_detail(face, image, attributes)}
             for face, reasons in [*((face, ["EXCEEDS_MAX_FACES"]) for face in excess), *rejected]
@@ -141,7 +143,7 @@ def search_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
     if vector is None:
         raise InvalidParameterException(f"faceId {face_id} was not found in the collection")
     matches = service.search_faces(
-        collection.collection_id,
+        collection,
         vector,
         request.get("MaxFaces") or DEFAULT_MAX_MATCHES,
         request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD),
@@ -157,14 +159,15 @@ def search_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
 def search_faces_by_image(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
     """Faces in the collection that match the largest face in ``Image`` that passes ``QualityFilter``."""
     collection = service.collection(request["CollectionId"])
+    pack = service.pack(collection)
     image = service.load_image(request["Image"])
-    faces, _ = filter_faces(service.detect(image), image, request.get("QualityFilter") or SEARCH_DEFAULT)
+    faces, _ = filter_faces(pack.detect(image.pixels), image, request.get("QualityFilter") or SEARCH_DEFAULT)
     if not faces:
         raise InvalidParameterException(NO_FACE_MESSAGE)
     searched = faces[0]
-    vector = service.embed(image, [searched])[0]
+    vector = pack.embed(image.pixels, [searched])[0]
     matches = service.search_faces(
-        collection.collection_id,
+        collection,
         vector,
         request.get("MaxFaces") or DEFAULT_MAX_MATCHES,
         request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD),

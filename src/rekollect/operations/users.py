@@ -26,7 +26,7 @@ from ..errors import (
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
-from ..storage.base import UserRecord
+from ..storage.base import CollectionRecord, UserRecord
 
 DEFAULT_USER_MATCH_THRESHOLD = 80.0
 DEFAULT_ASSOCIATION_THRESHOLD = 75.0
@@ -111,7 +111,7 @@ def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, 
                 )
             elif (
                 user.vector is not None
-                and (similarity := float(service.analyzer.similarity(np.linalg.norm(face.embedding - user.vector))))
+                and (similarity := float(service.pack(collection).similarity(np.linalg.norm(face.embedding - user.vector))))
                 < threshold
             ):
                 failed.append(
@@ -197,7 +197,7 @@ def search_users(service: FaceService, request: dict[str, Any]) -> dict[str, Any
             raise InvalidParameterException(f"The user id: {user_id} has no associated faces to search with")
         vector, exclude = user.vector, user_id
         response["SearchedUser"] = {"UserId": user_id}
-    response["UserMatches"] = _user_matches(service, cid, vector, request, exclude)
+    response["UserMatches"] = _user_matches(service, collection, vector, request, exclude)
     return response
 
 
@@ -208,8 +208,9 @@ def search_users_by_image(service: FaceService, request: dict[str, Any]) -> dict
     reasons for the rest. An image without a usable face gives no matches (not an error).
     """
     collection = service.collection(request["CollectionId"])
+    pack = service.pack(collection)
     image = service.load_image(request["Image"])
-    kept, rejected = filter_faces(service.detect(image), image, request.get("QualityFilter") or SEARCH_DEFAULT)
+    kept, rejected = filter_faces(pack.detect(image.pixels), image, request.get("QualityFilter") or SEARCH_DEFAULT)
     unsearched = [(face, ["FACE_NOT_LARGEST"]) for face in kept[1:]] + rejected
     response: dict[str, Any] = {
         "FaceModelVersion": collection.face_model_version,
@@ -221,17 +222,17 @@ def search_users_by_image(service: FaceService, request: dict[str, Any]) -> dict
     }
     if kept:
         searched = kept[0]
-        vector = service.embed(image, [searched])[0]
+        vector = pack.embed(image.pixels, [searched])[0]
         response["SearchedFace"] = {"FaceDetail": face_detail(searched, image)}
-        response["UserMatches"] = _user_matches(service, collection.collection_id, vector, request, None)
+        response["UserMatches"] = _user_matches(service, collection, vector, request, None)
     return response
 
 
 def _user_matches(
-    service: FaceService, collection_id: str, vector: Any, request: dict[str, Any], exclude: str | None
+    service: FaceService, collection: CollectionRecord, vector: Any, request: dict[str, Any], exclude: str | None
 ) -> list[dict[str, Any]]:
     matches = service.search_users(
-        collection_id,
+        collection,
         vector,
         request.get("MaxUsers") or DEFAULT_MAX_USERS,
         request.get("UserMatchThreshold", DEFAULT_USER_MATCH_THRESHOLD),

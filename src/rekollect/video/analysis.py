@@ -32,20 +32,21 @@ def face_search_rows(
     service: FaceService, collection_id: str, threshold: float, frames: Iterable[Frame]
 ) -> list[ResultRow]:
     """``PersonMatch`` rows for the faces of ``frames`` that match the collection."""
+    collection = service.collection(collection_id)
+    pack = service.pack(collection)
     tracker = FaceTracker(
-        link_distance=service.analyzer.distance_at(LINK_SIMILARITY),
-        overlap_distance=service.analyzer.distance_at(OVERLAP_SIMILARITY),
+        link_distance=pack.distance_at(LINK_SIMILARITY),
+        overlap_distance=pack.distance_at(OVERLAP_SIMILARITY),
     )
-    service.collection(collection_id)
     rows = []
     for frame in frames:
-        faces = service.detect(frame.image)
+        faces = pack.detect(frame.image)
         if not faces:
             continue
-        vectors = service.embed(frame.image, faces)
+        vectors = pack.embed(frame.image, faces)
         persons = tracker.assign(frame.timestamp, [face.box for face in faces], vectors)
         for face, vector, person in zip(faces, vectors, persons, strict=True):
-            matches = service.search_faces(collection_id, vector, MAX_MATCHES_PER_FACE, threshold)
+            matches = service.search_faces(collection, vector, MAX_MATCHES_PER_FACE, threshold)
             if not matches:
                 continue
             payload = {
@@ -67,7 +68,7 @@ def face_detection_rows(service: FaceService, attributes: str, frames: Iterable[
     """``FaceDetection`` rows for every face of ``frames``, largest first within a frame."""
     rows = []
     for frame in frames:
-        for face in service.detect(frame.image):
+        for face in service.pack().detect(frame.image):
             payload = {"Timestamp": frame.timestamp, "Face": face_detail(face, frame.image, [attributes])}
             rows.append(ResultRow(frame.timestamp, None, payload))
     return rows

@@ -15,11 +15,15 @@ class DetectedFace:
     ``box`` is ``(left, top, right, bottom)`` in pixels of that image (it may extend past the
     image edges when a face is cut by them). ``confidence`` is 0–100. ``landmarks`` is a
     ``(68, 2)`` float array of pixel ``(x, y)`` points in the iBUG 300-W 68-point order.
+    ``keypoints``, where the detector gives them, is a ``(5, 2)`` pixel array: the image-left and
+    image-right eye, the nose tip, the image-left and image-right mouth corner (what face model 2.0
+    aligns its embedding on).
     """
 
     box: tuple[float, float, float, float]
     confidence: float
     landmarks: np.ndarray
+    keypoints: np.ndarray | None = None
 
     @property
     def area(self) -> float:

@@ -33,6 +33,7 @@ Mappings to Rekognition's scales (see ``docs/models.md``):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import threading
@@ -80,7 +81,7 @@ class DlibFaceAnalyzer:
     process may use).
     """
 
-    model_version = "rekollect-dlib-resnet-v1"
+    model_version = "1.0"
     embedding_size = 128
 
     def __init__(
@@ -101,7 +102,7 @@ class DlibFaceAnalyzer:
         """Load the detector and the shape predictor (called with the lock held)."""
         if self._predictor is None:
             self._detector = dlib.get_frontal_face_detector()
-            self._predictor = dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
+            self._predictor = shape_predictor()
 
     def _load_encoder(self) -> ResNetOnnx:
         """The embedding network, loaded on first use; ``RuntimeError`` if it was never installed.
@@ -182,6 +183,12 @@ class DlibFaceAnalyzer:
         if similarity >= 100.0:
             return 0.0
         return max(0.0, _SIMILARITY_MIDPOINT + _SIMILARITY_SCALE * math.log(100.0 / similarity - 1.0))
+
+
+@functools.cache
+def shape_predictor() -> dlib.shape_predictor:
+    """dlib's 68-point shape predictor, loaded once per process (both model packs use it)."""
+    return dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
 
 
 def model_file(name: str) -> Path:

