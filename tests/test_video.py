@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -238,6 +239,14 @@ def test_face_detection_finds_faces_through_the_clip(detection_job):
             "nose",
         ]
         assert 0 <= detail["BoundingBox"]["Left"] < 1 and 0 <= detail["BoundingBox"]["Top"] < 1
+
+
+def test_face_detection_sees_the_audience_shot(detection_job):
+    """The audience cut-away (7.6 s to the end) shows four to seven clear faces in each frame."""
+    faces = detection_job[1]["Faces"]
+    per_frame = Counter(face["Timestamp"] for face in faces if 8000 <= face["Timestamp"] <= 9000)
+    assert max(per_frame.values(), default=0) >= 4
+    assert any(face["Timestamp"] >= 9000 for face in faces)
 
 
 def test_face_search_does_not_match_the_audience(search_job, detection_job):
