@@ -1,9 +1,11 @@
-"""Detect + embed time per 640-px one-face photo, and embedding time per face: ONNX vs dlib.
+"""Detect + embed time per 640-px one-face photo for face models 1.0 and 2.0, and embedding time per face.
 
-Photos: shared person photos resized to 640 px on the long side in which the analyzer finds exactly
+Photos: shared person photos resized to 640 px on the long side in which both models find exactly
 one face. Everything runs in this one process on the same pixels:
 
-- ``DlibFaceAnalyzer`` ``detect`` + ``embed`` (networks on ``--threads`` threads),
+- face model 2.0 (``ZooFaceAnalyzer``) ``detect`` + ``embed``, ``detect`` alone and its YuNet stage
+  (scan and verification) alone;
+- face model 1.0 (``DlibFaceAnalyzer``) ``detect`` + ``embed`` (networks on ``--threads`` threads),
   ``detect`` alone, and its first stage alone (BlazeFace proposals over the tile pyramid);
 - the plain dlib calls, single-threaded: ``detector(image, 1)``, the 68-point ``shape_predictor`` and
   ``compute_face_descriptor`` (what ``face_recognition.face_encodings`` does), and that detector alone;
@@ -25,11 +27,13 @@ from _common import percentile, usable_people
 from PIL import Image, ImageOps
 
 from rekollect.cores import available_cores
+from rekollect.vision.analyzer import FaceAnalyzer
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer, face_shape, model_file
 from rekollect.vision.resnet_onnx import ResNetOnnx
+from rekollect.vision.zoo_pack import ZooFaceAnalyzer
 
 
-def one_face_photos(analyzer: DlibFaceAnalyzer, count: int) -> list[np.ndarray]:
+def one_face_photos(analyzers: list[FaceAnalyzer], count: int) -> list[np.ndarray]:
     """Up to ``count`` RGB ``(H, W, 3)`` photos, long side 640 px, with exactly one detected face."""
     found = []
     for rows in usable_people().values():
@@ -37,7 +41,7 @@ def one_face_photos(analyzer: DlibFaceAnalyzer, count: int) -> list[np.ndarray]:
             image = ImageOps.exif_transpose(Image.open(row.file)).convert("RGB")
             image.thumbnail((640, 640), Image.Resampling.BILINEAR)
             pixels = np.asarray(image)
-            if max(pixels.shape[:2]) == 640 and len(analyzer.detect(pixels)) == 1:
+            if max(pixels.shape[:2]) == 640 and all(len(analyzer.detect(pixels)) == 1 for analyzer in analyzers):
                 found.append(pixels)
             if len(found) == count:
                 return found
@@ -58,7 +62,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=available_cores())
     args = parser.parse_args()
     analyzer = DlibFaceAnalyzer(threads=args.threads)
-    photos = one_face_photos(analyzer, args.photos)
+    version2 = ZooFaceAnalyzer(analyzer, threads=args.threads)
+    photos = one_face_photos([analyzer, version2], args.photos)
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
     encoder = dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat")))
@@ -69,12 +74,18 @@ def main() -> None:
         times.setdefault(name, []).append(milliseconds)
 
     analyzer.embed(photos[0], analyzer.detect(photos[0]))  # load the models before timing
+    version2.embed(photos[0], version2.detect(photos[0]))
     for pixels in photos:
         record(
-            f"analyzer detect+embed ({args.threads} thr)", timed(lambda p=pixels: analyzer.embed(p, analyzer.detect(p)))
+            f"2.0 detect+embed ({args.threads} thr)", timed(lambda p=pixels: version2.embed(p, version2.detect(p)))
         )
-        record("analyzer detect", timed(lambda p=pixels: analyzer.detect(p)))
-        record("analyzer detect: BlazeFace proposals", timed(lambda p=pixels: analyzer.proposer.propose(p)))
+        record("2.0 detect", timed(lambda p=pixels: version2.detect(p)))
+        record("2.0 detect: YuNet scan + verification", timed(lambda p=pixels: version2.detector.detect(p)))
+        record(
+            f"1.0 detect+embed ({args.threads} thr)", timed(lambda p=pixels: analyzer.embed(p, analyzer.detect(p)))
+        )
+        record("1.0 detect", timed(lambda p=pixels: analyzer.detect(p)))
+        record("1.0 detect: BlazeFace proposals", timed(lambda p=pixels: analyzer.proposer.propose(p)))
         record("plain dlib detect (HOG, 1 upsampling)", timed(lambda p=pixels: detector(p, 1)))
         record(
             "plain dlib detect+embed",
