@@ -7,6 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .boxes import landmark_box
+
 
 @dataclass(frozen=True)
 class DetectedFace:
@@ -24,6 +26,12 @@ class DetectedFace:
     confidence: float
     landmarks: np.ndarray
     keypoints: np.ndarray | None = None
+
+    @property
+    def landmark_box(self) -> tuple[float, float, float, float]:
+        """The square box the 68 landmarks set (``boxes.landmark_box``): what the attribute models crop,
+        so they see the same framing whichever detector found the face."""
+        return landmark_box(self.landmarks)
 
     @property
     def area(self) -> float:

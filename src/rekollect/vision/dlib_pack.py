@@ -12,7 +12,7 @@ Weights come from the ``face_recognition_models`` package (public domain, Davis 
 - landmarks: ``shape_predictor_68_face_landmarks.dat`` (ensemble of regression trees,
   Kazemi & Sullivan 2014, trained on iBUG 300-W), started from HOG's box;
 - the face box reported (``BoundingBox``) is set by the 68 landmarks, placed and sized as HOG's box
-  is on average (``_landmark_box``): HOG's own box comes from a pyramid with 20 % steps and jumps a
+  is on average (``boxes.landmark_box``): HOG's own box comes from a pyramid with 20 % steps and jumps a
   step between near-identical images (a photo and its mirror image: 267 against 325 px), while the
   landmarks fitted inside it move a few pixels, so the box, the order of faces by size and the
   attribute models' crops follow the face rather than the pyramid;
@@ -46,19 +46,13 @@ import numpy as np
 from ..cores import available_cores
 from .analyzer import DetectedFace
 from .blazeface import BlazeFaceProposer, Proposal
-from .boxes import Box, overlap
+from .boxes import Box, landmark_box, overlap
 from .dlib_resnet_weights import CHIP_SIZE
 from .resnet_onnx import ResNetOnnx
 
 _CONFIDENCE_SLOPE = 3.0
 _SIMILARITY_MIDPOINT = 0.689
 _SIMILARITY_SCALE = 0.05
-_BOX_SCALE = 1.07
-"""Box width over the 68 landmarks' width: the median ratio of HOG's box to it on the shared photos
-(5th–95th percentile 0.96–1.21)."""
-_BOX_RAISE = 0.10
-"""How far the box centre sits above the landmarks' centre, in landmark widths (HOG's box, median
-over the shared photos; 5th–95th percentile 0.04–0.18)."""
 _CROP_MARGIN = 2.6
 """Side of the square cut around a proposal, in proposal widths (HOG needs the face's surroundings)."""
 _VERIFY_FACE_SIZE = 100.0
@@ -126,7 +120,7 @@ class DlibFaceAnalyzer:
         for (_, score), shape in zip(found, shapes, strict=True):
             landmarks = np.array([(point.x, point.y) for point in shape.parts()], dtype=np.float32)
             confidence = 100.0 / (1.0 + np.exp(-_CONFIDENCE_SLOPE * score))
-            faces.append(DetectedFace(box=_landmark_box(landmarks), confidence=float(confidence), landmarks=landmarks))
+            faces.append(DetectedFace(box=landmark_box(landmarks), confidence=float(confidence), landmarks=landmarks))
         faces.sort(key=lambda face: face.area, reverse=True)
         return faces
 
@@ -200,16 +194,6 @@ def model_file(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("face_recognition_models is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "models" / name
-
-
-def _landmark_box(landmarks: np.ndarray) -> Box:
-    """The square face box of ``(68, 2)`` landmarks: centred on their extent raised by ``_BOX_RAISE``
-    of their width, ``_BOX_SCALE`` × their width wide (pixels)."""
-    low, high = landmarks.min(axis=0), landmarks.max(axis=0)
-    width = float(high[0] - low[0])
-    centre_x, centre_y = float(low[0] + high[0]) / 2, float(low[1] + high[1]) / 2 - _BOX_RAISE * width
-    half = _BOX_SCALE * width / 2
-    return (centre_x - half, centre_y - half, centre_x + half, centre_y + half)
 
 
 def _distinct(hits: list[tuple[Box, float]]) -> list[tuple[Box, float]]:

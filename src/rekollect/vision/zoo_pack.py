@@ -4,7 +4,11 @@
   profile faces and faces in dim, small video frames that the 1.0 pack's HOG stage rejects.
 - Landmarks: dlib's 68-point shape predictor (as in 1.0), started from a box placed where dlib's
   HOG box sits relative to YuNet's box (``_HOG_*``: medians over the 111 faces both packs find in
-  the shared photos), so the attribute models, pose and quality work as before.
+  the shared photos), so the attribute models, pose and quality work as before. The predictor runs
+  on the face and on its mirror image and the two fits are averaged (mirrored back, left and right
+  points swapped): the regression trees' fit depends on the start box by a few pixels, and the
+  average makes the landmarks of a mirrored photo the mirror of the photo's (the gaze of
+  ``obama2.jpg`` and its mirror image: Yaw −25.5° and 17.0° from one fit).
 - ``BoundingBox`` is YuNet's box; ``Confidence`` is ``100 / (1 + exp(-_CONFIDENCE_SLOPE · (s - 0.6)))``
   for the verified score ``s`` (``yunet.MIN_SCORE``, the acceptance threshold, maps to 50; s = 0.9
   to 99).
@@ -51,6 +55,11 @@ _HOG_SIDE = 1.079
 """dlib HOG box side over YuNet box width (median; 5th–95th percentile 0.95–1.24)."""
 _HOG_DROP = 0.084
 """How far the HOG box centre sits below YuNet's, in YuNet box widths (median; 0.01–0.17)."""
+MIRRORED_POINTS = np.array(
+    [*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, *range(35, 30, -1), 45, 44, 43, 42, 47, 46,
+     39, 38, 37, 36, 41, 40, *range(54, 47, -1), *range(59, 54, -1), *range(64, 59, -1), 67, 66, 65]
+)
+"""For each of the 68 iBUG 300-W points, the point that takes its place in the mirror image."""
 
 
 class ZooFaceAnalyzer:
@@ -86,8 +95,7 @@ class ZooFaceAnalyzer:
             start = dlib.rectangle(
                 round(centre_x - half), round(centre_y - half), round(centre_x + half) - 1, round(centre_y + half) - 1
             )
-            shape = predictor(image, start)
-            landmarks = np.array([(point.x, point.y) for point in shape.parts()], dtype=np.float32)
+            landmarks = _mirror_averaged_fit(predictor, image, start)
             confidence = 100.0 / (1.0 + math.exp(-_CONFIDENCE_SLOPE * (found.score - MIN_SCORE)))
             faces.append(
                 DetectedFace(box=found.box, confidence=confidence, landmarks=landmarks, keypoints=found.keypoints)
@@ -116,3 +124,21 @@ class ZooFaceAnalyzer:
         if similarity >= 100.0:
             return 0.0
         return max(0.0, _SIMILARITY_MIDPOINT + _SIMILARITY_SCALE * math.log(100.0 / similarity - 1.0))
+
+
+def _mirror_averaged_fit(predictor: dlib.shape_predictor, image: np.ndarray, start: dlib.rectangle) -> np.ndarray:
+    """``(68, 2)`` landmarks (pixels): the mean of the fit on the image and the fit on the mirrored crop
+    around ``start`` (mirrored back, points renumbered by ``MIRRORED_POINTS``)."""
+    direct = np.array([(p.x, p.y) for p in predictor(image, start).parts()], dtype=np.float32)
+    height, width = image.shape[:2]
+    side = start.width()
+    x0, x1 = max(0, start.left() - side), min(width, start.right() + 1 + side)
+    y0, y1 = max(0, start.top() - side), min(height, start.bottom() + 1 + side)
+    mirrored = np.ascontiguousarray(image[y0:y1, x0:x1][:, ::-1])
+    crop_width = x1 - x0
+    flipped_start = dlib.rectangle(
+        crop_width - 1 - (start.right() - x0), start.top() - y0, crop_width - 1 - (start.left() - x0), start.bottom() - y0
+    )
+    fit = np.array([(p.x, p.y) for p in predictor(mirrored, flipped_start).parts()], dtype=np.float32)
+    back = np.column_stack([x0 + crop_width - 1 - fit[:, 0], y0 + fit[:, 1]])[MIRRORED_POINTS]
+    return (direct + back) / 2

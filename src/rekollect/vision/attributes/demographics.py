@@ -4,7 +4,7 @@ Model: Savchenko, "Efficient facial representations for age, gender and identity
 organizing photo albums using multi-output ConvNet", PeerJ CS 2019 (github.com/HSE-asavchenko/
 HSE_FaceRec_tf); a MobileNet v1 trained for age and gender on IMDB-Wiki and UTKFace (plus
 identity on VGGFace2), converted to TF.js by Vladimir Mandic (npm package MIT). Input: the face box
-grown by 10 % per side, 224×224, in the model's own preprocessing (HSE_FaceRec_tf's
+set by the 68 landmarks (``DetectedFace.landmark_box``) grown by 10 % per side, 224×224, in the model's own preprocessing (HSE_FaceRec_tf's
 ``facial_analysis.py``: BGR channel order minus the ImageNet means 103.939, 116.779, 123.68; on the
 labelled set this gives 100 % gender and a 5.6-year mean age error, against 96.6 % and 7.5 years
 for raw RGB). Outputs: ``gender_pred/Sigmoid`` (probability of male) and ``age_pred/Softmax``
@@ -49,7 +49,7 @@ class DemographicsModel:
 
     def predict(self, image: np.ndarray, face: DetectedFace) -> Demographics:
         """Age range and gender probability for ``face`` in an ``(H, W, 3)`` uint8 RGB image."""
-        crop = face_crop(image, face.box, _MARGIN, _SIZE)[:, :, ::-1].astype(np.float32) - _BGR_MEANS
+        crop = face_crop(image, face.landmark_box, _MARGIN, _SIZE)[:, :, ::-1].astype(np.float32) - _BGR_MEANS
         gender, ages = self._graph.run(crop[None], ["gender_pred/Sigmoid", "age_pred/Softmax"])
         cumulative = np.cumsum(ages[0]) / ages[0].sum()
         low = int(np.searchsorted(cumulative, _LOW_QUANTILE))

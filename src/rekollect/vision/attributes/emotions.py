@@ -3,7 +3,7 @@
 Model: Arriaga, Valdenegro-Toro & Plöger, "Real-time Convolutional Neural Networks for Emotion and
 Gender Classification", 2017 (github.com/oarriaga/face_classification, MIT), trained on FER2013
 (35,887 48×48 grey faces, 7 classes; 66 % test accuracy per the paper), converted to TF.js by
-Vladimir Mandic (npm package MIT). Input: the face box grown by 10 % per side, 64×64 grey
+Vladimir Mandic (npm package MIT). Input: the face box set by the 68 landmarks (``DetectedFace.landmark_box``) grown by 10 % per side, 64×64 grey
 (BT.601 luma), scaled to [-1, 1]. Output: softmax over angry, disgust, fear, happy, sad, surprise,
 neutral.
 
@@ -38,7 +38,7 @@ class EmotionModel:
 
     def predict(self, image: np.ndarray, face: DetectedFace) -> list[tuple[str, float]]:
         """``(type, confidence 0–100)`` for the seven emotions, most likely first."""
-        grey = cv2.cvtColor(face_crop(image, face.box, _MARGIN, _SIZE), cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(face_crop(image, face.landmark_box, _MARGIN, _SIZE), cv2.COLOR_RGB2GRAY)
         batch = (grey.astype(np.float32) / 255.0 - 0.5) * 2.0
         (probabilities,) = self._graph.run(batch[None, :, :, None], ["Identity"])
         ranked = sorted(zip(EMOTION_TYPES, probabilities[0], strict=True), key=lambda item: -item[1])

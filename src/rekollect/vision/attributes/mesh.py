@@ -5,7 +5,8 @@ wheel (Apache-2.0; Kartynnik et al., "Real-time Facial Surface Geometry from Mon
 Mobile GPUs", 2019, and Ablavatski et al., "Real-time Pupil Tracking from Monocular Video for
 Digital Puppetry", 2020). The region of interest is built as MediaPipe's own graphs build it:
 
-- face: a square 1.5× the larger side of the detector's box, centred on it and rotated so the
+- face: a square 1.5× the larger side of the face box the 68 landmarks set (``DetectedFace.landmark_box``,
+  the detector's box in face model 1.0), centred on it and rotated so the
   eyes (from the 68-point landmarks) are level, resampled to 192×192 RGB in [0, 1];
 - iris: for each eye, a square 2.3× the eye-corner distance of the mesh, centred between the
   corners and rotated with them, resampled to 64×64 RGB in [0, 1]; the image-right eye is mirrored,
@@ -92,7 +93,7 @@ class MeshModel:
     def analyze(self, image: np.ndarray, face: DetectedFace) -> FaceMesh:
         """Mesh and irises for ``face`` in an ``(H, W, 3)`` uint8 RGB image."""
         face_net, iris_net = self._interpreters()
-        left, top, right, bottom = face.box
+        left, top, right, bottom = face.landmark_box
         center = np.array([(left + right) / 2.0, (top + bottom) / 2.0])
         eyes = face.landmarks[36:42].mean(axis=0), face.landmarks[42:48].mean(axis=0)
         angle = float(np.arctan2(eyes[1][1] - eyes[0][1], eyes[1][0] - eyes[0][0]))
