@@ -83,8 +83,15 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings``."""
-    return create_wire_app(bind_operations(build_service(settings)), guard=guard)
+    """The ASGI app for ``settings``; shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    service = build_service(settings)
+    return create_wire_app(bind_operations(service), guard=guard, on_shutdown=lambda: shut_down(service))
+
+
+def shut_down(service: FaceService) -> None:
+    """Write the last index snapshot (snapshot-writer process), as the README promises at shutdown."""
+    if isinstance(service.index, SyncedIndex):
+        service.index.close()
 
 
 _WORKER_SETTINGS = "REKOLLECT_WORKER_SETTINGS"
