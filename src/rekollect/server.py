@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -19,6 +21,7 @@ from .index.tiered import TieredIndex
 from .operations import bind_operations
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
+from .startup import StartupRefused
 from .storage.jobs import JobStore
 from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
@@ -27,6 +30,8 @@ from .vision.dlib_pack import DlibFaceAnalyzer
 from .wire.http import create_wire_app
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def build_service(settings: Settings) -> FaceService:
@@ -107,7 +112,21 @@ def worker_app() -> Starlette:
     """ASGI app factory of one of ``--workers`` processes (uvicorn spawns them; settings from the parent)."""
     configure_logging()
     settings = Settings.from_json(os.environ[_WORKER_SETTINGS])
-    return build_app(settings, build_guard(settings))
+    return refusing_start(lambda: build_app(settings, build_guard(settings)))
+
+
+def check_data_dir(settings: Settings) -> None:
+    """What would make every worker refuse to start, checked once before spawning them."""
+    TokenSigner.for_data_dir(settings.data_dir)
+
+
+def refusing_start(build: Callable[[], T]) -> T:
+    """``build()``; a ``StartupRefused`` exits the process with status 1 and its message (no traceback)."""
+    try:
+        return build()
+    except StartupRefused as error:
+        log.critical("refusing to start: %s", error)
+        raise SystemExit(1) from None
 
 
 def serve(settings: Settings) -> None:
@@ -128,6 +147,7 @@ def serve(settings: Settings) -> None:
         settings.workers,
     )
     if settings.workers > 1:
+        refusing_start(lambda: check_data_dir(settings))
         os.environ[_WORKER_SETTINGS] = settings.to_json()
         uvicorn.run(
             "rekollect.server:worker_app",
@@ -138,4 +158,5 @@ def serve(settings: Settings) -> None:
             log_level="info",
         )
     else:
-        uvicorn.run(build_app(settings, guard), host=settings.host, port=settings.port, log_level="info")
+        app = refusing_start(lambda: build_app(settings, guard))
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -1,0 +1,62 @@
+"""The data directory's own files: ``pagination.key`` is created once, atomically, whoever races to
+create it, and a damaged key stops the server with a message instead of signing with it."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from support import ServerProcess
+
+from rekollect.core.pagination import TokenSigner
+from rekollect.errors import InvalidPaginationTokenException
+from rekollect.startup import StartupRefused
+
+RACERS = 6
+ROUNDS = 15
+
+
+def _open_key(data_dir: str, barrier) -> bytes:
+    barrier.wait()
+    signer = TokenSigner.for_data_dir(Path(data_dir))
+    return signer._secret
+
+
+def test_processes_racing_on_a_fresh_data_directory_share_one_full_key(tmp_path):
+    context = multiprocessing.get_context("fork")
+    with context.Pool(RACERS) as pool:
+        manager = context.Manager()
+        for round_number in range(ROUNDS):
+            data_dir = tmp_path / f"data-{round_number}"
+            barrier = manager.Barrier(RACERS)
+            keys = pool.starmap(_open_key, [(str(data_dir), barrier)] * RACERS)
+            on_disk = (data_dir / "pagination.key").read_bytes()
+            assert len(on_disk) == 32 and set(keys) == {on_disk}, f"round {round_number}: {[len(k) for k in keys]}"
+            assert sorted(path.name for path in data_dir.iterdir()) == ["pagination.key"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\x07" * 5, b"\x00" * 32, b"k" * 33], ids=["empty", "short", "zeros", "long"])
+def test_a_damaged_key_is_refused_with_a_clear_message(tmp_path, content):
+    (tmp_path / "pagination.key").write_bytes(content)
+    with pytest.raises(StartupRefused, match=r"pagination\.key.*damaged"):
+        TokenSigner.for_data_dir(tmp_path)
+
+
+def test_a_token_forged_with_an_empty_key_is_not_honoured(tmp_path):
+    signer = TokenSigner.for_data_dir(tmp_path)
+    forged = TokenSigner(b"").token(5, "collections")
+    with pytest.raises(InvalidPaginationTokenException):
+        signer.cursor(forged, "collections")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_server_refuses_to_start_on_a_damaged_key(tmp_path, workers):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pagination.key").write_bytes(b"")
+    server = ServerProcess(data, "--workers", workers)
+    with pytest.raises(RuntimeError, match=r"refusing to start: .*pagination\.key is damaged \(0 bytes"):
+        server.start()
+    assert server.process is not None and server.process.wait(timeout=30) == 1
+    assert "Traceback" not in server.log.read_text()
