@@ -1,13 +1,15 @@
 """The data directory's own files: ``pagination.key`` is created once, atomically, whoever races to
-create it, and a damaged key stops the server with a message instead of signing with it."""
+create it, and a damaged key stops the server with a message instead of signing with it; a store
+that lost acknowledged writes (behind its index snapshot) is not served until the loss is accepted."""
 
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from pathlib import Path
 
 import pytest
-from support import ServerProcess
+from support import ServerProcess, image_bytes
 
 from rekollect.core.pagination import TokenSigner
 from rekollect.errors import InvalidPaginationTokenException
@@ -60,3 +62,47 @@ def test_the_server_refuses_to_start_on_a_damaged_key(tmp_path, workers):
         server.start()
     assert server.process is not None and server.process.wait(timeout=30) == 1
     assert "Traceback" not in server.log.read_text()
+
+
+def _database_files(data: Path) -> list[Path]:
+    return [data / f"rekollect.sqlite3{suffix}" for suffix in ("", "-wal", "-shm")]
+
+
+def test_a_store_that_lost_acknowledged_writes_is_not_served_until_the_loss_is_accepted(tmp_path):
+    data, saved = tmp_path / "data", tmp_path / "saved"
+    saved.mkdir()
+    face = image_bytes("people/Barack_Obama/obama_small.jpg")
+    first = ServerProcess(data).start()
+    first.client().create_collection(CollectionId="kept")
+    kept = first.client().index_faces(CollectionId="kept", Image={"Bytes": face})["FaceRecords"][0]["Face"]["FaceId"]
+    first.stop()
+    for path in _database_files(data):
+        if path.exists():
+            shutil.copy(path, saved / path.name)
+    second = ServerProcess(data).start()
+    for number in range(2):
+        second.client().index_faces(CollectionId="kept", Image={"Bytes": face}, ExternalImageId=str(number))
+    second.stop()  # the snapshot now holds 3 faces
+    for path in _database_files(data):  # the store goes back to 1 face, as when its -wal file is lost
+        path.unlink(missing_ok=True)
+        if (saved / path.name).exists():
+            shutil.copy(saved / path.name, path)
+
+    for workers in ("1", "2"):
+        refused = ServerProcess(data, "--workers", workers)
+        with pytest.raises(RuntimeError, match=r"refusing to start: .*acknowledged.*--accept-data-loss"):
+            refused.start()
+        assert refused.process is not None and refused.process.wait(timeout=30) == 1
+    logs = []
+    for extra in (["--accept-data-loss"], []):  # once accepted, later starts are normal
+        server = ServerProcess(data, *extra).start()
+        logs.append(server.log)
+        try:
+            client = server.client()
+            assert [listed["FaceId"] for listed in client.list_faces(CollectionId="kept")["Faces"]] == [kept]
+            matches = client.search_faces_by_image(CollectionId="kept", Image={"Bytes": face}, FaceMatchThreshold=0)
+            assert [match["Face"]["FaceId"] for match in matches["FaceMatches"]] == [kept]
+        finally:
+            server.stop()
+    assert "accepted (--accept-data-loss)" in logs[0].read_text()
+    assert "accept" not in logs[1].read_text()

@@ -31,6 +31,8 @@ class Settings:
     ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
     searched through the approximate index (exactly below). Each process runs its neural
     networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
+    ``accept_data_loss`` serves a store that lost acknowledged writes (it is behind its own index
+    snapshot) instead of refusing to start (``core.index_sync``).
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +51,7 @@ class Settings:
     workers: int = 1
     ann_threshold: int = 20_000
     vision_threads: int = 0
+    accept_data_loss: bool = False
 
     _PATHS = ("data_dir", "s3_local_root", "credentials_file")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -12,7 +13,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .config import Settings
-from .core.index_sync import SyncedIndex
+from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import TokenSigner
 from .core.service import FaceService
@@ -47,7 +48,7 @@ def build_service(settings: Settings) -> FaceService:
     store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
     cores = max(1, available_cores() // settings.workers)
     vectors = TieredIndex(ann_threshold=settings.ann_threshold, search_threads=cores)
-    index = SyncedIndex(store, vectors, settings.data_dir / "index")
+    index = SyncedIndex(store, vectors, settings.data_dir / "index", accept_data_loss=settings.accept_data_loss)
     service = FaceService(
         store=store,
         index=index,
@@ -116,8 +117,18 @@ def worker_app() -> Starlette:
 
 
 def check_data_dir(settings: Settings) -> None:
-    """What would make every worker refuse to start, checked once before spawning them."""
+    """What would make every worker refuse to start (``StartupRefused``), checked once before spawning them."""
     TokenSigner.for_data_dir(settings.data_dir)
+    store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
+    try:
+        with contextlib.suppress(OSError, ValueError):  # a damaged snapshot is only rebuilt
+            manifest = read_manifest(settings.data_dir / "index")
+            if manifest is not None:
+                check_store_not_behind(
+                    store, manifest, settings.data_dir / "index", accept_data_loss=settings.accept_data_loss
+                )
+    finally:
+        store.close()
 
 
 def refusing_start(build: Callable[[], T]) -> T:
