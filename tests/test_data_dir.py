@@ -4,6 +4,7 @@ that lost acknowledged writes (behind its index snapshot) is not served until th
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import shutil
 from pathlib import Path
@@ -106,3 +107,16 @@ def test_a_store_that_lost_acknowledged_writes_is_not_served_until_the_loss_is_a
             server.stop()
     assert "accepted (--accept-data-loss)" in logs[0].read_text()
     assert "accept" not in logs[1].read_text()
+
+
+def test_stale_video_spool_parts_are_removed_at_start_but_not_one_being_written(tmp_path):
+    spool = tmp_path / "data" / "video-spool"
+    spool.mkdir(parents=True)
+    for name in ("crashed-1.part", "crashed-2.part", "writing.part"):
+        (spool / name).write_bytes(b"half a video")
+    with open(spool / "writing.part", "rb") as writing:
+        fcntl.flock(writing, fcntl.LOCK_EX)  # as a live process spooling a video holds it
+        server = ServerProcess(tmp_path / "data").start()
+        server.stop()
+    assert sorted(path.name for path in spool.iterdir()) == ["writing.part"]
+    assert server.log.read_text().count("left by a video job start that did not finish") == 2

@@ -12,6 +12,10 @@ and no result names faces of a deleted collection. At start-up, jobs left ``IN_P
 server are run again from the beginning when their spool file is there, and failed with a
 message saying so when it is not.
 
+A spool file is written as ``<JobId>.part`` under an exclusive ``flock``, fsynced, then renamed; a
+failed write removes it. Each process removes, when it starts, the ``.part`` files no live process
+holds locked: those left by a crash during a StartFaceSearch / StartFaceDetection.
+
 Idempotency (AWS API Reference): a ``ClientRequestToken`` seen before for the same operation
 returns the same ``JobId`` when the other parameters are equal, and
 ``IdempotentParameterMismatchException`` when they differ. At most ``max_jobs`` jobs may be
@@ -21,6 +25,7 @@ returns the same ``JobId`` when the other parameters are equal, and
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -82,6 +87,7 @@ class VideoJobs:
         self._lock = threading.Lock()
         self._queue: queue.Queue[str] = queue.Queue()
         spool.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(spool)
 
     def run_worker(self, *, resume: bool = True) -> None:
         """Start the worker thread for the jobs this process starts; with ``resume``, first queue the
@@ -203,12 +209,32 @@ def _same_job(existing: JobRecord, params: dict[str, Any]) -> str:
 
 
 def _write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a locked ``.part`` file (fsync, rename); no ``.part`` stays on error."""
     partial = path.with_suffix(".part")
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
+    try:
+        with open(partial, "wb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # held until closed: the file is not stale
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_parts(spool: Path) -> None:
+    """Remove the ``.part`` files of ``spool`` that no live process holds locked (their writer died)."""
+    for partial in spool.glob("*.part"):
+        try:
+            with open(partial, "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                partial.unlink()
+        except BlockingIOError:
+            continue  # being written
+        except FileNotFoundError:
+            continue  # renamed or removed meanwhile
+        log.info("removed %s, left by a video job start that did not finish", partial)
 
 
 def _check_duration(path: Path) -> None:
