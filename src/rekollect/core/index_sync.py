@@ -238,10 +238,14 @@ class SyncedIndex:
                     files[space] = name
             temporary = self.directory / f".manifest.{os.getpid()}.tmp"
             content = {"cursor": self.cursor, "files": files}
-            with open(temporary, "w") as handle:
-                json.dump({**content, "sha256": _digest(content)}, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                with open(temporary, "w") as handle:
+                    json.dump({**content, "sha256": _digest(content)}, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
             os.replace(temporary, self.directory / "manifest.json")
             for path in self.directory.glob("*.rkix"):
                 if path.name not in files.values():
@@ -253,12 +257,15 @@ class SyncedIndex:
             log.info("index snapshot at log entry %d written in %.1f s", self.cursor, time.perf_counter() - started)
 
     def close(self) -> None:
-        """Write a last snapshot (writer process) and give up the writer role."""
+        """Write a last snapshot (writer process; a failure is logged) and give up the writer role."""
         if self._writer_lock is None:
             return
         self._closed.set()
         atexit.unregister(self.close)
-        self.save()
+        try:
+            self.save()
+        except OSError as error:  # a full disk, say: the next start replays the log from the last snapshot
+            log.warning("last index snapshot not written: %s", error)
         with self._lock:
             os.close(self._writer_lock)
             self._writer_lock = None

@@ -356,6 +356,7 @@ class TieredIndex:
 
     def save_space(self, space: str, path: Path) -> bool:
         """Write ``space`` to ``path`` (temporary file, fsync, rename); ``False`` if it is empty.
+        ``OSError`` if it cannot be written (no temporary file is left then).
 
         File layout: ``RKIX3\\n``, an 8-byte little-endian header length, the SHA-256 of the header
         (32 bytes), a JSON header (space, dimension, count, trained_size, keys_bytes, ann_bytes and
@@ -390,13 +391,17 @@ class TieredIndex:
                 }
             ).encode()
             temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with open(temporary, "wb") as handle:
-                handle.write(_MAGIC + len(header).to_bytes(8, "little") + hashlib.sha256(header).digest())
-                handle.write(header + keys + ann)
-                for chunk in chunks:
-                    handle.write(chunk.tobytes())
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                with open(temporary, "wb") as handle:
+                    handle.write(_MAGIC + len(header).to_bytes(8, "little") + hashlib.sha256(header).digest())
+                    handle.write(header + keys + ann)
+                    for chunk in chunks:
+                        handle.write(chunk.tobytes())
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except BaseException:  # a full disk, say: leave no partial file taking space
+                temporary.unlink(missing_ok=True)
+                raise
         os.replace(temporary, path)
         return True
 

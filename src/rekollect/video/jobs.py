@@ -46,6 +46,7 @@ from ..errors import (
     VideoTooLargeException,
 )
 from ..storage.base import CollectionRecord
+from ..storage.full import reporting_full
 from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
 from .analysis import face_detection_rows, face_search_rows
 from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
@@ -114,7 +115,8 @@ class VideoJobs:
             s3_object["Bucket"], s3_object["Name"], s3_object.get("Version"), MAX_VIDEO_BYTES, VideoTooLargeException
         )
         try:
-            _write_durably(path, data)
+            with reporting_full():
+                _write_durably(path, data)
             del data
             _check_duration(path)
             with self._lock:
