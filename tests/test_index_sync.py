@@ -4,13 +4,18 @@ another server process would), snapshots load back and replay, and a bad snapsho
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+import shutil
 import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rekollect.core.index_sync import SyncedIndex
 from rekollect.index.tiered import TieredIndex
+from rekollect.startup import StartupRefused
 from rekollect.storage.base import CollectionRecord, FaceRecord
 from rekollect.storage.sqlite import SqliteStore
 
@@ -106,3 +111,79 @@ def test_uncommitted_writes_are_not_applied(tmp_path):
         assert index.search("faces/c", vector, 1, np.inf) == []
     assert top(index, vector) == key
     index.close()
+
+
+def _block(data: bytes, name: str, vectors: dict[str, np.ndarray]) -> int:
+    """Offset of a byte inside block ``name`` of a saved space (found by content, whatever the layout)."""
+    start = data.index(b'{"space"')
+    header, end = json.JSONDecoder().raw_decode(data[start:].decode("latin-1"))
+    key, vector = next(iter(vectors.items()))
+    return {
+        "header": start + 2,
+        "keys": data.index(key.encode()) + 3,
+        "ann": start + end + header["keys_bytes"] + header["ann_bytes"] // 2,
+        "vectors": data.index(vector.astype("<f4").tobytes()) + 4 * 5 + 1,
+    }[name]
+
+
+@pytest.mark.parametrize("block", ["header", "keys", "ann", "vectors", "manifest"])
+def test_one_changed_byte_in_any_snapshot_block_is_caught_and_rebuilt(tmp_path, caplog, block):
+    store = make_store(tmp_path)
+    faces = add_faces(store, 300)
+    opened(store, tmp_path / "index", threshold=100).close()
+    if block == "manifest":
+        path = tmp_path / "index" / "manifest.json"
+        manifest = json.loads(path.read_text())
+        manifest["files"]["faces/c"] = manifest["files"]["faces/c"].replace("a", "b", 1).replace("0", "1", 1)
+        manifest["cursor"] -= 1
+        path.write_text(json.dumps(manifest))
+    else:
+        [path] = (tmp_path / "index").glob("*.rkix")
+        data = bytearray(path.read_bytes())
+        data[_block(bytes(data), block, faces)] ^= 0x04
+        path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="rekollect.core.index_sync"):
+        index = opened(SqliteStore(tmp_path / "rekollect.sqlite3"), tmp_path / "index", threshold=100)
+    assert "rebuilding the index from the store" in caplog.text
+    assert index.inner.size("faces/c") == 300
+    for key, vector in faces.items():
+        assert index.get("faces/c", key) is not None and np.array_equal(index.get("faces/c", key), vector)
+        [(found, distance)] = index.search("faces/c", vector, 1, np.inf)
+        assert found == key and distance == 0.0
+    index.close()
+
+
+def _snapshot_then_roll_back(tmp_path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """A store with ``kept`` faces, then ``lost`` ones that a snapshot saw but the store then lost
+    (its earlier copy restored, as when the ``-wal`` file is lost)."""
+    store = make_store(tmp_path)
+    kept = add_faces(store, 30)
+    store.close()
+    shutil.copyfile(tmp_path / "rekollect.sqlite3", tmp_path / "before.sqlite3")
+    store = SqliteStore(tmp_path / "rekollect.sqlite3")
+    lost = add_faces(store, 22)
+    opened(store, tmp_path / "index").close()
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp_path / 'rekollect.sqlite3'}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(tmp_path / "before.sqlite3", tmp_path / "rekollect.sqlite3")
+    return kept, lost
+
+
+def test_a_store_behind_its_snapshot_refuses_to_open(tmp_path):
+    _snapshot_then_roll_back(tmp_path)
+    with pytest.raises(StartupRefused, match=r"acknowledged.*--accept-data-loss"):
+        opened(SqliteStore(tmp_path / "rekollect.sqlite3"), tmp_path / "index")
+
+
+def test_accepting_the_loss_serves_the_store_as_it_is_and_later_starts_are_normal(tmp_path, caplog):
+    kept, lost = _snapshot_then_roll_back(tmp_path)
+    store = SqliteStore(tmp_path / "rekollect.sqlite3")
+    with caplog.at_level(logging.WARNING, logger="rekollect.core.index_sync"):
+        index = SyncedIndex(store, TieredIndex(), tmp_path / "index", accept_data_loss=True)
+        index.open()
+    assert "accepted (--accept-data-loss)" in caplog.text
+    assert index.inner.size("faces/c") == len(kept)
+    assert all(index.get("faces/c", key) is None for key in lost)
+    index.close()
+    opened(SqliteStore(tmp_path / "rekollect.sqlite3"), tmp_path / "index").close()  # the new snapshot is not ahead

@@ -25,6 +25,9 @@ flag                     variable                         default
 =======================  ===============================  ================================
 
 ``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
+
+``--accept-data-loss`` (flag only, for one start) serves a store that lost acknowledged writes
+instead of refusing to start on it.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
     serve.add_argument("--face-model-version", choices=FACE_MODEL_VERSIONS, default=_env("FACE_MODEL_VERSION", "2.0"))
+    serve.add_argument(
+        "--accept-data-loss",
+        action="store_true",
+        help="start even though the store lost writes it had acknowledged (it is behind its index snapshot)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1 or args.ann_threshold < 1:
         parser.error("--workers and --ann-threshold must be at least 1")
@@ -86,6 +94,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         ann_threshold=args.ann_threshold,
         vision_threads=args.vision_threads,
         face_model_version=args.face_model_version,
+        accept_data_loss=args.accept_data_loss,
     )
 
 

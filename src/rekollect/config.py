@@ -35,6 +35,8 @@ class Settings:
     searched through the approximate index (exactly below). Each process runs its neural
     networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
     New collections get face model ``face_model_version`` (one of ``FACE_MODEL_VERSIONS``).
+    ``accept_data_loss`` serves a store that lost acknowledged writes (it is behind its own index
+    snapshot) instead of refusing to start (``core.index_sync``).
     """
 
     host: str = "127.0.0.1"
@@ -54,6 +56,7 @@ class Settings:
     ann_threshold: int = 20_000
     vision_threads: int = 0
     face_model_version: str = "2.0"
+    accept_data_loss: bool = False
 
     _PATHS = ("data_dir", "s3_local_root", "credentials_file")
 

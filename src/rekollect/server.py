@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
 
 from .config import Settings
-from .core.index_sync import SyncedIndex
+from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import TokenSigner
 from .core.service import FaceService
@@ -19,6 +22,7 @@ from .index.tiered import TieredIndex
 from .operations import bind_operations
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
+from .startup import StartupRefused
 from .storage.jobs import JobStore
 from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
@@ -29,6 +33,8 @@ from .vision.zoo_pack import ZooFaceAnalyzer
 from .wire.http import create_wire_app
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def build_service(settings: Settings) -> FaceService:
@@ -45,7 +51,7 @@ def build_service(settings: Settings) -> FaceService:
     store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
     cores = max(1, available_cores() // settings.workers)
     vectors = TieredIndex(ann_threshold=settings.ann_threshold, search_threads=cores)
-    index = SyncedIndex(store, vectors, settings.data_dir / "index")
+    index = SyncedIndex(store, vectors, settings.data_dir / "index", accept_data_loss=settings.accept_data_loss)
     threads = settings.vision_threads or cores
     dlib_pack = DlibFaceAnalyzer(threads=threads)
     service = FaceService(
@@ -88,8 +94,15 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings``."""
-    return create_wire_app(bind_operations(build_service(settings)), guard=guard)
+    """The ASGI app for ``settings``; shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    service = build_service(settings)
+    return create_wire_app(bind_operations(service), guard=guard, on_shutdown=lambda: shut_down(service))
+
+
+def shut_down(service: FaceService) -> None:
+    """Write the last index snapshot (snapshot-writer process), as the README promises at shutdown."""
+    if isinstance(service.index, SyncedIndex):
+        service.index.close()
 
 
 _WORKER_SETTINGS = "REKOLLECT_WORKER_SETTINGS"
@@ -105,7 +118,31 @@ def worker_app() -> Starlette:
     """ASGI app factory of one of ``--workers`` processes (uvicorn spawns them; settings from the parent)."""
     configure_logging()
     settings = Settings.from_json(os.environ[_WORKER_SETTINGS])
-    return build_app(settings, build_guard(settings))
+    return refusing_start(lambda: build_app(settings, build_guard(settings)))
+
+
+def check_data_dir(settings: Settings) -> None:
+    """What would make every worker refuse to start (``StartupRefused``), checked once before spawning them."""
+    TokenSigner.for_data_dir(settings.data_dir)
+    store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
+    try:
+        with contextlib.suppress(OSError, ValueError):  # a damaged snapshot is only rebuilt
+            manifest = read_manifest(settings.data_dir / "index")
+            if manifest is not None:
+                check_store_not_behind(
+                    store, manifest, settings.data_dir / "index", accept_data_loss=settings.accept_data_loss
+                )
+    finally:
+        store.close()
+
+
+def refusing_start(build: Callable[[], T]) -> T:
+    """``build()``; a ``StartupRefused`` exits the process with status 1 and its message (no traceback)."""
+    try:
+        return build()
+    except StartupRefused as error:
+        log.critical("refusing to start: %s", error)
+        raise SystemExit(1) from None
 
 
 def serve(settings: Settings) -> None:
@@ -126,6 +163,7 @@ def serve(settings: Settings) -> None:
         settings.workers,
     )
     if settings.workers > 1:
+        refusing_start(lambda: check_data_dir(settings))
         os.environ[_WORKER_SETTINGS] = settings.to_json()
         uvicorn.run(
             "rekollect.server:worker_app",
@@ -136,4 +174,5 @@ def serve(settings: Settings) -> None:
             log_level="info",
         )
     else:
-        uvicorn.run(build_app(settings, guard), host=settings.host, port=settings.port, log_level="info")
+        app = refusing_start(lambda: build_app(settings, guard))
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

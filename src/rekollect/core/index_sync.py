@@ -9,10 +9,14 @@ entry is idempotent, so the index always equals the store at its cursor, and a w
 any process (another server worker, ``bench/load_synthetic_faces.py``) is visible to the next
 search of every process. A search therefore costs one indexed SQLite read more (tens of µs).
 
-Snapshots (``<data-dir>/index/``): each space in a ``.rkix`` file (``TieredIndex.save_space``) and
-``manifest.json`` naming the files and the log cursor they are all current at. At start-up the
-files are loaded and the log replayed from that cursor; without a usable snapshot the index is
-rebuilt from the store. Only the process holding ``index/writer.lock`` (an exclusive ``flock``
+Snapshots (``<data-dir>/index/``): each space in a ``.rkix`` file (``TieredIndex.save_space``,
+every block checksummed) and ``manifest.json`` naming the files and the log cursor they are all
+current at, with the SHA-256 of both. At start-up the files are loaded and the log replayed from
+that cursor; without a usable snapshot (missing, of an earlier layout, or failing a checksum: a
+WARNING says so) the index is rebuilt from the store. A snapshot whose cursor is past the end of
+the store's log means the store lost writes it had acknowledged (its ``-wal`` file lost or damaged,
+or a backup restored): ``open`` then raises ``StartupRefused`` rather than serve the rolled-back
+store, unless ``accept_data_loss`` is set, when it logs the loss and rebuilds from the store. Only the process holding ``index/writer.lock`` (an exclusive ``flock``
 held for its lifetime) writes snapshots: after open when it had to rebuild or replay many
 entries, from a background thread once ``save_every`` entries or ``save_after`` seconds have
 accumulated, and at exit. A crash loses no data: the log replays what the snapshot lacks.
@@ -34,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..index.tiered import TieredIndex
+from ..startup import StartupRefused
 from ..storage.base import IndexChange, MetadataStore
 
 log = logging.getLogger(__name__)
@@ -46,7 +51,8 @@ class SyncedIndex:
     """``VectorIndex`` over ``inner`` that follows ``store``'s change log; snapshots in ``directory``.
 
     ``save_every`` (entries) and ``save_after`` (seconds, with at least one entry) trigger a
-    background snapshot in the writer process.
+    background snapshot in the writer process. ``accept_data_loss``: serve a store that is behind
+    the snapshot (see the module docstring) instead of refusing to open.
     """
 
     def __init__(
@@ -57,8 +63,10 @@ class SyncedIndex:
         *,
         save_every: int = 100_000,
         save_after: float = 600.0,
+        accept_data_loss: bool = False,
     ) -> None:
         self.store = store
+        self.accept_data_loss = accept_data_loss
         self.inner = inner
         self.directory = directory
         self.save_every = save_every
@@ -173,21 +181,32 @@ class SyncedIndex:
             self.inner.add(space, [key for key, _ in rows], np.stack([vector for _, vector in rows]))
 
     def _load_snapshot(self) -> bool:
-        """Load the spaces of ``manifest.json``; ``False`` (index left empty) if missing or unusable."""
+        """Load the spaces of ``manifest.json``; ``False`` (index left empty) if missing or unusable.
+
+        ``StartupRefused`` if the snapshot is ahead of the store and data loss is not accepted.
+        """
         try:
-            text = (self.directory / "manifest.json").read_text()
-        except FileNotFoundError:
+            manifest = read_manifest(self.directory)
+        except (OSError, ValueError) as error:
+            log.warning(
+                "ignoring the index snapshot in %s (%s): rebuilding the index from the store", self.directory, error
+            )
+            return False
+        if manifest is None:
+            return False
+        lost = check_store_not_behind(self.store, manifest, self.directory, accept_data_loss=self.accept_data_loss)
+        if lost:
+            log.warning("%s; accepted (--accept-data-loss): rebuilding the index from the store as it is", lost)
             return False
         try:
-            manifest = json.loads(text)
             with self._lock:
                 for name in manifest["files"].values():
                     self.inner.load_space(self.directory / name)
                 self.cursor = int(manifest["cursor"])
-            if self.cursor > self.store.index_cursor():
-                raise ValueError("the snapshot is newer than the store")
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-            log.warning("ignoring the index snapshot in %s: %s", self.directory, error)
+            log.warning(
+                "ignoring the index snapshot in %s (%s): rebuilding the index from the store", self.directory, error
+            )
             for space in self.inner.spaces():
                 self.inner.drop(space)
             return False
@@ -218,10 +237,15 @@ class SyncedIndex:
                 if unchanged or self.inner.save_space(space, self.directory / name):
                     files[space] = name
             temporary = self.directory / f".manifest.{os.getpid()}.tmp"
-            with open(temporary, "w") as handle:
-                json.dump({"cursor": self.cursor, "files": files}, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
+            content = {"cursor": self.cursor, "files": files}
+            try:
+                with open(temporary, "w") as handle:
+                    json.dump({**content, "sha256": _digest(content)}, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
             os.replace(temporary, self.directory / "manifest.json")
             for path in self.directory.glob("*.rkix"):
                 if path.name not in files.values():
@@ -233,12 +257,15 @@ class SyncedIndex:
             log.info("index snapshot at log entry %d written in %.1f s", self.cursor, time.perf_counter() - started)
 
     def close(self) -> None:
-        """Write a last snapshot (writer process) and give up the writer role."""
+        """Write a last snapshot (writer process; a failure is logged) and give up the writer role."""
         if self._writer_lock is None:
             return
         self._closed.set()
         atexit.unregister(self.close)
-        self.save()
+        try:
+            self.save()
+        except OSError as error:  # a full disk, say: the next start replays the log from the last snapshot
+            log.warning("last index snapshot not written: %s", error)
         with self._lock:
             os.close(self._writer_lock)
             self._writer_lock = None
@@ -255,6 +282,52 @@ class SyncedIndex:
                     self.save()
                 except OSError as error:
                     log.warning("index snapshot failed: %s", error)
+
+
+def read_manifest(directory: Path) -> dict | None:
+    """``directory``'s ``manifest.json`` (``cursor``, ``files``), ``None`` if there is none.
+
+    ``ValueError`` if it is not JSON of that shape or does not match its ``sha256`` (manifests of
+    earlier releases have none and are taken as they are).
+    """
+    try:
+        text = (directory / "manifest.json").read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        manifest = json.loads(text)
+        content = {"cursor": int(manifest["cursor"]), "files": dict(manifest["files"])}
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"manifest.json is damaged: {error}") from None
+    if "sha256" in manifest and manifest["sha256"] != _digest(content):
+        raise ValueError("manifest.json does not match its SHA-256 (the file was damaged)")
+    return content
+
+
+def check_store_not_behind(
+    store: MetadataStore, manifest: dict, directory: Path, *, accept_data_loss: bool
+) -> str | None:
+    """``None`` when the store's change log reaches the snapshot's cursor. Otherwise the store lost
+    acknowledged writes: ``StartupRefused`` (saying how to proceed), or with ``accept_data_loss``
+    the description of the loss, for the caller to log."""
+    stored = store.index_cursor()
+    if manifest["cursor"] <= stored:
+        return None
+    loss = (
+        f"the store's change log ends at entry {stored} but the index snapshot in {directory} was taken at entry"
+        f" {manifest['cursor']}: writes acknowledged after entry {stored} are missing from the store"
+        " (rekollect.sqlite3 or its -wal file lost or damaged, or an older copy restored)"
+    )
+    if not accept_data_loss:
+        raise StartupRefused(
+            f"{loss}. Nothing was served. To serve the store as it is and accept the loss, start once with"
+            f" --accept-data-loss (or delete {directory})."
+        )
+    return loss
+
+
+def _digest(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def _same(current: np.ndarray | None, vector: np.ndarray) -> bool:

@@ -3,16 +3,26 @@
 A token is ``<cursor>.<mac>``: the store's cursor and an HMAC-SHA256 (truncated to 128 bits) of the
 cursor and the listing it belongs to, keyed by a secret kept in the data directory. A token that
 was altered, or used for another listing, raises ``InvalidPaginationTokenException``.
+
+The secret, ``<data-dir>/pagination.key``, is 32 random bytes created once: written to a temporary
+file, fsynced, then hard-linked to its name, which fails if the name exists, so processes racing
+on a fresh directory all end up with the first complete key and none sees a partial one. A key of
+another length, or of one repeated byte (a file zeroed by a crash), refuses the start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 from pathlib import Path
 
 from ..errors import InvalidPaginationTokenException
+from ..startup import StartupRefused
+
+KEY_BYTES = 32
 
 
 class TokenSigner:
@@ -23,13 +33,17 @@ class TokenSigner:
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> TokenSigner:
-        """Use ``<data_dir>/pagination.key``, creating it on first use."""
+        """Use ``<data_dir>/pagination.key``, creating it on first use; ``StartupRefused`` if it is damaged."""
         path = data_dir / "pagination.key"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(secrets.token_bytes(32))
-            path.chmod(0o600)
-        return cls(path.read_bytes())
+            _create_key(path)
+        secret = path.read_bytes()
+        if len(secret) != KEY_BYTES or len(set(secret)) == 1:
+            raise StartupRefused(
+                f"{path} is damaged ({len(secret)} bytes; the key is {KEY_BYTES} random bytes). Delete it to start"
+                " with a new key: NextTokens handed out before then will be refused as invalid."
+            )
+        return cls(secret)
 
     def _mac(self, cursor: int, listing: str) -> str:
         return hmac.new(self._secret, f"{listing}\n{cursor}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -46,3 +60,23 @@ class TokenSigner:
         if not text.isdigit() or not hmac.compare_digest(mac, self._mac(int(text), listing)):
             raise InvalidPaginationTokenException("Invalid pagination token")
         return int(text)
+
+
+def _create_key(path: Path) -> None:
+    """Create ``path`` with a new key unless another process got there first (never overwrites)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
+    try:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            handle.write(secrets.token_bytes(KEY_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -50,13 +50,16 @@ vectors added afterwards in our tests) until dead slots exceed 1/8 of the live o
 slots are compacted and the IVF refilled (seconds at 1 M); meanwhile searches ask for
 proportionally more candidates.
 
-Persistence: ``save_space`` / ``load_space``, one file per space (layout in ``save_space``). Files
-of the earlier layout (``RKIX1``, IVFs of ``4·√n`` lists) are refused, so the caller rebuilds the
-space from the store.
+Persistence: ``save_space`` / ``load_space``, one file per space (layout in ``save_space``), each
+of its blocks (header, keys, IVF, vectors) covered by a SHA-256 that ``load_space`` checks, so a
+changed byte anywhere refuses the file instead of serving a wrong vector or a lost key. Files of
+earlier layouts (``RKIX1``: IVFs of ``4·√n`` lists; ``RKIX2``: no checksums) are refused too, so
+the caller rebuilds the space from the store.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -95,10 +98,13 @@ _BLOCK_BITS = 16
 _BLOCK = 1 << _BLOCK_BITS
 """Slots per storage block: vectors live in fixed ``(65536, d)`` blocks, so growing never copies them."""
 
-_MAGIC = b"RKIX2\n"
-_OLD_MAGICS = (b"RKIX1\n",)
-"""Earlier layouts: version 1 held IVFs of ``4·√n`` lists, searched by another rule; such a file is
-refused (``ValueError``), so the caller rebuilds the space from the store."""
+_MAGIC = b"RKIX3\n"
+_OLD_MAGICS = (b"RKIX1\n", b"RKIX2\n")
+"""Earlier layouts: version 1 held IVFs of ``4·√n`` lists, searched by another rule; version 2 had
+no checksums. Such a file is refused (``ValueError``), so the caller rebuilds the space from the store."""
+
+_DIGEST_BYTES = 32
+"""SHA-256 of the header, stored in front of it."""
 
 
 _FAST_SCAN_IMPLEM = 11
@@ -350,11 +356,13 @@ class TieredIndex:
 
     def save_space(self, space: str, path: Path) -> bool:
         """Write ``space`` to ``path`` (temporary file, fsync, rename); ``False`` if it is empty.
+        ``OSError`` if it cannot be written (no temporary file is left then).
 
-        File layout: ``RKIX2\\n``, an 8-byte little-endian header length, a JSON header (space,
-        dimension, count, trained_size, keys_bytes, ann_bytes), the keys joined by ``\\n`` in
-        UTF-8, the serialized FAISS IVF (absent below the threshold), then ``count × dimension``
-        little-endian float32 vectors, slot order.
+        File layout: ``RKIX3\\n``, an 8-byte little-endian header length, the SHA-256 of the header
+        (32 bytes), a JSON header (space, dimension, count, trained_size, keys_bytes, ann_bytes and
+        ``sha256``: the hex SHA-256 of each following block by name), then the blocks: ``keys``
+        joined by ``\\n`` in UTF-8, ``ann`` the serialized FAISS IVF (empty below the threshold),
+        ``vectors`` ``count × dimension`` little-endian float32, slot order.
         """
         with self._lock:
             entry = self._spaces.get(space)
@@ -363,6 +371,10 @@ class TieredIndex:
             self._compact(entry)
             keys = "\n".join(entry.keys).encode()  # type: ignore[arg-type]
             ann = b"" if entry.ann is None else faiss.serialize_index(entry.ann).tobytes()
+            chunks = [chunk.astype("<f4", copy=False) for chunk in entry.chunks()]
+            vectors_digest = hashlib.sha256()
+            for chunk in chunks:
+                vectors_digest.update(chunk)
             header = json.dumps(
                 {
                     "space": space,
@@ -371,22 +383,33 @@ class TieredIndex:
                     "trained_size": entry.trained_size,
                     "keys_bytes": len(keys),
                     "ann_bytes": len(ann),
+                    "sha256": {
+                        "keys": hashlib.sha256(keys).hexdigest(),
+                        "ann": hashlib.sha256(ann).hexdigest(),
+                        "vectors": vectors_digest.hexdigest(),
+                    },
                 }
             ).encode()
             temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with open(temporary, "wb") as handle:
-                handle.write(_MAGIC + len(header).to_bytes(8, "little") + header + keys + ann)
-                for chunk in entry.chunks():
-                    handle.write(chunk.astype("<f4", copy=False).tobytes())
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                with open(temporary, "wb") as handle:
+                    handle.write(_MAGIC + len(header).to_bytes(8, "little") + hashlib.sha256(header).digest())
+                    handle.write(header + keys + ann)
+                    for chunk in chunks:
+                        handle.write(chunk.tobytes())
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except BaseException:  # a full disk, say: leave no partial file taking space
+                temporary.unlink(missing_ok=True)
+                raise
         os.replace(temporary, path)
         return True
 
     def load_space(self, path: Path) -> str:
         """Replace the space saved in ``path`` (by ``save_space``) with its content; returns its name.
 
-        Raises ``OSError`` or ``ValueError`` for an unreadable, truncated or inconsistent file.
+        Raises ``OSError`` or ``ValueError`` for an unreadable, truncated or inconsistent file, one
+        of an earlier layout, or one whose header or block does not match its SHA-256.
         """
         with open(path, "rb") as handle:
             magic = handle.read(len(_MAGIC))
@@ -398,20 +421,30 @@ class TieredIndex:
             header_bytes = int.from_bytes(handle.read(8), "little")
             if header_bytes > min(size, 1 << 20):
                 raise ValueError(f"{path}: bad header length")
-            header = json.loads(handle.read(header_bytes))
+            header_digest = handle.read(_DIGEST_BYTES)
+            raw_header = handle.read(header_bytes)
+            _check(path, "header", hashlib.sha256(raw_header).hexdigest(), header_digest.hex())
+            header = json.loads(raw_header)
             count, dimension = int(header["count"]), int(header["dimension"])
             expected = handle.tell() + header["keys_bytes"] + header["ann_bytes"] + 4 * count * dimension
             if expected != size or dimension < 1:
                 raise ValueError(f"{path}: {size} bytes where the header describes {expected}")
-            keys = handle.read(header["keys_bytes"]).decode().split("\n")
+            digests = header["sha256"]
+            keys_block = handle.read(header["keys_bytes"])
+            _check(path, "keys", hashlib.sha256(keys_block).hexdigest(), digests["keys"])
             ann_bytes = handle.read(header["ann_bytes"])
+            _check(path, "ann", hashlib.sha256(ann_bytes).hexdigest(), digests["ann"])
+            keys = keys_block.decode().split("\n")
             entry = _Space(dimension)
+            vectors_digest = hashlib.sha256()
             for first in range(0, count, _BLOCK):
                 rows = min(_BLOCK, count - first)
                 vectors = np.fromfile(handle, dtype="<f4", count=rows * dimension)
                 if len(vectors) != rows * dimension:
                     raise ValueError(f"{path}: truncated")
+                vectors_digest.update(vectors)
                 entry.append(keys[first : first + rows], vectors.reshape(rows, dimension))
+            _check(path, "vectors", vectors_digest.hexdigest(), digests["vectors"])
         if len(keys) != count or len(entry.rows) != count:
             raise ValueError(f"{path}: keys and vectors disagree")
         if ann_bytes:
@@ -475,3 +508,9 @@ class TieredIndex:
         for first, chunk in zip(range(0, live, _BLOCK), entry.chunks(), strict=True):
             ann.add_with_ids(chunk, np.arange(first, first + len(chunk), dtype=np.int64))
         entry.ann, entry.trained_size = ann, live
+
+
+def _check(path: Path, block: str, actual: str, expected: object) -> None:
+    """``ValueError`` unless the hex SHA-256 ``actual`` of ``path``'s ``block`` is the ``expected`` one."""
+    if actual != expected:
+        raise ValueError(f"{path}: the {block} block does not match its SHA-256 (the file was damaged)")

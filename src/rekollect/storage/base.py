@@ -2,7 +2,9 @@
 
 The store is the source of truth, embeddings included; the vector index is rebuilt from it when
 needed. Every method that writes is atomic and durable when it returns (an acknowledged write
-survives a crash). ``SqliteStore`` is the embedded default; a server database can replace it by
+survives a crash). Every method that writes inside a collection (tags, faces, users) raises
+``ResourceNotFoundException`` if the collection does not exist when its transaction runs, so no
+write racing DeleteCollection leaves rows that a re-created collection of the same id would show. ``SqliteStore`` is the embedded default; a server database can replace it by
 implementing ``MetadataStore``.
 """
 

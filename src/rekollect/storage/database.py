@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .full import reporting_full, writable
+
 
 class SqliteDatabase:
     """A SQLite connection, its lock, and transactions. ``schema`` is run at opening."""
@@ -33,15 +35,23 @@ class SqliteDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error); nested uses join the outer one."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error); nested uses join the outer one.
+
+        A failed ``COMMIT`` is rolled back too, so the connection never stays inside a transaction
+        that later writes would join and never commit. A disk too full for the write raises
+        ``InternalServerError`` saying so (``storage.full``).
+        """
         with self.lock:
             if self.connection.in_transaction:  # this thread holds the lock: we are nested
                 yield self.connection
                 return
-            self.connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.connection
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-            self.connection.execute("COMMIT")
+            with reporting_full():
+                self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.connection
+                    self.connection.execute("COMMIT")
+                except BaseException:
+                    if self.connection.in_transaction:  # SQLite may have rolled back already
+                        self.connection.execute("ROLLBACK")
+                    raise
+            writable()

@@ -2,6 +2,13 @@
 
 Durability comes from ``SqliteDatabase`` (WAL, ``synchronous=FULL``): a transaction is on disk when
 ``COMMIT`` returns, so it survives ``kill -9`` of the server. Every public method is one transaction.
+
+Every write inside a collection checks, in its own transaction, that the collection exists
+(``ResourceNotFoundException`` if not). An operation checks the collection first and writes later
+(IndexFaces detects faces in between); a DeleteCollection committed in between, by any thread or
+process, would otherwise leave rows of a deleted collection behind, to reappear in a collection
+later created with the same id. Schema version 1 (``PRAGMA user_version``) removes such rows left
+by earlier releases.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ResourceNotFoundException
 from .base import CollectionRecord, FaceRecord, IndexChange, Page, SavedResponse, T, UserRecord
 from .database import SqliteDatabase
 
@@ -97,6 +105,42 @@ CREATE TABLE IF NOT EXISTS saved_responses (
 );
 """
 
+_ORPHANS = "collection_id NOT IN (SELECT collection_id FROM collections)"
+"""Rows of collections that no longer exist (left by DeleteCollection races before schema version 1)."""
+
+_SCOPE_COLLECTION = "substr(scope, instr(scope, char(10)) + 1)"
+"""The collection of an idempotency scope (``<Operation>\\n<CollectionId>``)."""
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema to the current version (``PRAGMA user_version``), inside one transaction.
+
+    Version 1: delete the rows of collections that no longer exist, and log the drop of their
+    index spaces (those rows were never logged as deleted, so an index could still hold them).
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] >= 1:
+        return
+    orphaned = {
+        row[0]
+        for table in ("tags", "images", "faces", "users")
+        for row in db.execute(f"SELECT DISTINCT collection_id FROM {table} WHERE {_ORPHANS}")
+    }
+    for table in ("tags", "images", "faces", "users"):
+        db.execute(f"DELETE FROM {table} WHERE {_ORPHANS}")
+    db.execute(f"DELETE FROM saved_responses WHERE {_SCOPE_COLLECTION} NOT IN (SELECT collection_id FROM collections)")
+    db.executemany(
+        "INSERT INTO index_log (kind, collection_id, key) VALUES (?, ?, NULL)",
+        [(kind, collection_id) for collection_id in sorted(orphaned) for kind in ("faces", "users")],
+    )
+    db.execute("PRAGMA user_version = 1")
+
+
+def _require_collection(db: sqlite3.Connection, collection_id: str) -> None:
+    """``ResourceNotFoundException`` unless the collection exists (call inside the write's transaction)."""
+    if db.execute("SELECT 1 FROM collections WHERE collection_id = ?", (collection_id,)).fetchone() is None:
+        raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
+
+
 _FACE_COLUMNS = (
     "seq, face_id, image_id, external_image_id, box_width, box_height, box_left, box_top,"
     " confidence, model_version, embedding, user_id"
@@ -114,6 +158,8 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self._db = SqliteDatabase(path, _SCHEMA)
+        with self._db.transaction() as db:
+            _migrate(db)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -174,6 +220,7 @@ class SqliteStore:
 
     def set_tags(self, collection_id: str, tags: dict[str, str]) -> None:
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             db.executemany(
                 "INSERT INTO tags (collection_id, key, value) VALUES (?, ?, ?)"
                 " ON CONFLICT (collection_id, key) DO UPDATE SET value = excluded.value",
@@ -182,6 +229,7 @@ class SqliteStore:
 
     def remove_tags(self, collection_id: str, keys: Iterable[str]) -> None:
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             db.executemany(
                 "DELETE FROM tags WHERE collection_id = ? AND key = ?", [(collection_id, key) for key in keys]
             )
@@ -201,6 +249,7 @@ class SqliteStore:
             return
         first = faces[0]
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             db.execute(
                 "INSERT INTO images (collection_id, image_id, content_hash, external_image_id) VALUES (?, ?, ?, ?)",
                 (collection_id, first.image_id, content_hash, first.external_image_id),
@@ -271,6 +320,7 @@ class SqliteStore:
     def delete_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[str]:
         deleted = []
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             for face_id in dict.fromkeys(face_ids):
                 row = db.execute(
                     "DELETE FROM faces WHERE collection_id = ? AND face_id = ? RETURNING image_id",
@@ -311,6 +361,7 @@ class SqliteStore:
 
     def create_user(self, collection_id: str, user_id: str) -> bool:
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             try:
                 db.execute("INSERT INTO users (collection_id, user_id) VALUES (?, ?)", (collection_id, user_id))
             except sqlite3.IntegrityError:
@@ -327,6 +378,7 @@ class SqliteStore:
 
     def delete_user(self, collection_id: str, user_id: str) -> bool:
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             db.execute(
                 "UPDATE faces SET user_id = NULL WHERE collection_id = ? AND user_id = ?", (collection_id, user_id)
             )
@@ -356,6 +408,7 @@ class SqliteStore:
 
     def set_face_user(self, collection_id: str, face_ids: Iterable[str], user_id: str | None) -> None:
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             db.executemany(
                 "UPDATE faces SET user_id = ? WHERE collection_id = ? AND face_id = ?",
                 [(user_id, collection_id, face_id) for face_id in face_ids],
@@ -364,6 +417,7 @@ class SqliteStore:
     def set_user_vector(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
         blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
         with self._db.transaction() as db:
+            _require_collection(db, collection_id)
             db.execute(
                 "UPDATE users SET vector = ? WHERE collection_id = ? AND user_id = ?", (blob, collection_id, user_id)
             )

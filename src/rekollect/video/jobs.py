@@ -5,9 +5,16 @@ are raised to the caller, as StartFaceSearch and StartFaceDetection document), s
 ``<data-dir>/video-spool/<JobId>`` and records the job ``IN_PROGRESS``. One worker thread runs
 jobs in start order (dlib holds the GIL, so a second thread would not add throughput); a job ends
 ``SUCCEEDED`` with all its results or ``FAILED`` with a ``StatusMessage``, then its spool file is
-removed and the completion message sent. At start-up, jobs left ``IN_PROGRESS`` by a stopped
+removed and the completion message sent. A face search whose collection was deleted (or deleted
+and created again) while it ran ends ``FAILED``: the check and the final status are written while
+the metadata store's write lock is held, so no DeleteCollection of any process falls between them
+and no result names faces of a deleted collection. At start-up, jobs left ``IN_PROGRESS`` by a stopped
 server are run again from the beginning when their spool file is there, and failed with a
 message saying so when it is not.
+
+A spool file is written as ``<JobId>.part`` under an exclusive ``flock``, fsynced, then renamed; a
+failed write removes it. Each process removes, when it starts, the ``.part`` files no live process
+holds locked: those left by a crash during a StartFaceSearch / StartFaceDetection.
 
 Idempotency (AWS API Reference): a ``ClientRequestToken`` seen before for the same operation
 returns the same ``JobId`` when the other parameters are equal, and
@@ -17,6 +24,8 @@ returns the same ``JobId`` when the other parameters are equal, and
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -36,6 +45,8 @@ from ..errors import (
     ResourceNotFoundException,
     VideoTooLargeException,
 )
+from ..storage.base import CollectionRecord
+from ..storage.full import reporting_full
 from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
 from .analysis import face_detection_rows, face_search_rows
 from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
@@ -46,6 +57,7 @@ log = logging.getLogger(__name__)
 FACE_SEARCH = "StartFaceSearch"
 FACE_DETECTION = "StartFaceDetection"
 RESTART_MESSAGE = "The server stopped while the job was in progress and its video is no longer available"
+DELETED_MESSAGE = "The collection id: {} was deleted while the job was in progress"
 
 
 class VideoJobs:
@@ -76,6 +88,7 @@ class VideoJobs:
         self._lock = threading.Lock()
         self._queue: queue.Queue[str] = queue.Queue()
         spool.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(spool)
 
     def run_worker(self, *, resume: bool = True) -> None:
         """Start the worker thread for the jobs this process starts; with ``resume``, first queue the
@@ -102,7 +115,8 @@ class VideoJobs:
             s3_object["Bucket"], s3_object["Name"], s3_object.get("Version"), MAX_VIDEO_BYTES, VideoTooLargeException
         )
         try:
-            _write_durably(path, data)
+            with reporting_full():
+                _write_durably(path, data)
             del data
             _check_duration(path)
             with self._lock:
@@ -149,12 +163,13 @@ class VideoJobs:
         if not path.is_file():
             self._finish(job, FAILED, RESTART_MESSAGE, None, [])
             return
-        metadata = None
+        metadata, searched = None, None
         try:
             metadata = probe(path).member()
             frames = sample_frames(path, self.sample_rate)
             if job.api == FACE_SEARCH:
                 request = job.request
+                searched = self.service.collection(request["CollectionId"])
                 rows = face_search_rows(self.service, request["CollectionId"], request["FaceMatchThreshold"], frames)
             else:
                 rows = face_detection_rows(self.service, job.request["FaceAttributes"], frames)
@@ -164,7 +179,7 @@ class VideoJobs:
             log.exception("video job %s failed", job.job_id)
             self._finish(job, FAILED, "Internal error while analysing the video", metadata, [])
         else:
-            self._finish(job, SUCCEEDED, None, metadata, rows)
+            self._finish(job, SUCCEEDED, None, metadata, rows, searched)
 
     def _finish(
         self,
@@ -173,8 +188,15 @@ class VideoJobs:
         message: str | None,
         metadata: dict[str, Any] | None,
         rows: list[ResultRow],
+        searched: CollectionRecord | None = None,
     ) -> None:
-        finished = self.store.finish(job.job_id, status, message, metadata, rows)
+        """Record the outcome; a search of ``searched`` fails if that collection is no longer the same record
+        (deleted, or re-created: its creation time differs)."""
+        store = self.service.store
+        with store.atomic() if searched is not None else contextlib.nullcontext():
+            if searched is not None and store.get_collection(searched.collection_id) != searched:
+                status, message, rows = FAILED, DELETED_MESSAGE.format(searched.collection_id), []
+            finished = self.store.finish(job.job_id, status, message, metadata, rows)
         self._spool_file(job.job_id).unlink(missing_ok=True)
         log.info("video job %s %s (%d results)", job.job_id, status, len(rows))
         self.notifier.job_finished(finished)
@@ -189,12 +211,32 @@ def _same_job(existing: JobRecord, params: dict[str, Any]) -> str:
 
 
 def _write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a locked ``.part`` file (fsync, rename); no ``.part`` stays on error."""
     partial = path.with_suffix(".part")
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
+    try:
+        with open(partial, "wb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # held until closed: the file is not stale
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_parts(spool: Path) -> None:
+    """Remove the ``.part`` files of ``spool`` that no live process holds locked (their writer died)."""
+    for partial in spool.glob("*.part"):
+        try:
+            with open(partial, "rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                partial.unlink()
+        except BlockingIOError:
+            continue  # being written
+        except FileNotFoundError:
+            continue  # renamed or removed meanwhile
+        log.info("removed %s, left by a video job start that did not finish", partial)
 
 
 def _check_duration(path: Path) -> None:

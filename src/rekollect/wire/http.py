@@ -12,10 +12,11 @@ This module knows nothing of faces: it is given a mapping of operation name to h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
@@ -65,8 +66,14 @@ def create_wire_app(
     *,
     guard: Guard | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> Starlette:
-    """Build the ASGI app that serves ``operations`` (keyed by AWS operation name) on ``POST /``."""
+    """Build the ASGI app that serves ``operations`` (keyed by AWS operation name) on ``POST /``.
+
+    ``on_shutdown`` runs (in a worker thread) when the ASGI server shuts the app down, after the
+    requests in flight have been answered, whichever signal stopped the server: uvicorn re-raises
+    SIGTERM after its graceful shutdown, so the process dies without running ``atexit`` hooks.
+    """
     model = rekognition_model()
     prefix = model.metadata["targetPrefix"] + "."
 
@@ -93,7 +100,13 @@ def create_wire_app(
             log.exception("request %s failed", request_id)
             return _error_response(InternalServerError("Internal server error"), request_id)
 
-    return Starlette(routes=[Route("/", endpoint, methods=["POST"])])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            await run_in_threadpool(on_shutdown)
+
+    return Starlette(routes=[Route("/", endpoint, methods=["POST"])], lifespan=lifespan)
 
 
 def _signed_request(request: Request, body: bytes) -> SignedRequest:
