@@ -21,7 +21,7 @@ class Settings:
 
     ``s3_endpoint_url`` selects an S3-compatible server for ``Image.S3Object``; without it objects
     are read from ``s3_local_root/<Bucket>/<Name>`` (default ``<data_dir>/s3``).
-    ``region`` and ``account_id`` only form collection ARNs.
+    ``region`` and ``account_id`` form collection ARNs; SigV4 signatures must be scoped to ``region``.
     Stored-video jobs analyse ``video_sample_rate`` frames per second of video, at most
     ``video_max_jobs`` at once in progress; completion messages go to SNS at ``sns_endpoint_url``
     (boto3's default endpoint when unset) and, when set, are POSTed to ``video_webhook_url``.

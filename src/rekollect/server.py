@@ -73,6 +73,7 @@ def build_guard(settings: Settings) -> RequestGuard:
     return RequestGuard(
         credentials,
         arn_prefix(settings),
+        settings.region,
         max_clock_skew=dt.timedelta(seconds=settings.max_clock_skew_seconds),
     )
 

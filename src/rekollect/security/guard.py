@@ -11,6 +11,7 @@ import ipaddress
 from typing import Any
 
 from ..errors import AccessDeniedException, ThrottlingException
+from ..wire.service_model import rekognition_model
 from ..wire.sigv4 import SignedRequest, Signer, verify_request
 from .credentials import Credential
 from .throttle import TokenBucket
@@ -21,16 +22,20 @@ class RequestGuard:
 
     ``arn_prefix`` is ``arn:aws:rekognition:<region>:<account>:``, used to name the collection an
     operation acts on as the policy ``Resource``; operations without a collection act on ``*``.
+    Signatures must be scoped to ``region`` and to Rekognition's signing name.
     """
 
     def __init__(
         self,
         credentials: dict[str, Credential],
         arn_prefix: str,
+        region: str,
         max_clock_skew: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self._credentials = credentials
         self._arn_prefix = arn_prefix
+        self._region = region
+        self._service = rekognition_model().signing_name
         self._max_skew = max_clock_skew
         self._buckets = {
             key: TokenBucket(credential.requests_per_second)
@@ -52,6 +57,8 @@ class RequestGuard:
             lambda key: credential.secret_access_key if (credential := self._credentials.get(key)) else None,
             now=dt.datetime.now(dt.UTC),
             max_skew=self._max_skew,
+            region=self._region,
+            service=self._service,
         )
         bucket = self._buckets.get(signer.access_key_id)
         if bucket is not None and not bucket.take():
