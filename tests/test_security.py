@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http.client
 import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
+import urllib.parse
 from email.message import Message
 
 import boto3
@@ -23,6 +23,14 @@ from support import ServerProcess, image_bytes
 ADMIN = ("AKIDADMIN", "admin-secret-0123456789")
 READER = ("AKIDREADER", "reader-secret-0123456789")
 THROTTLED = ("AKIDSLOW", "slow-secret-0123456789")
+NETWORK = ("AKIDNETWORK", "network-secret-0123456789")
+TLS_ONLY = ("AKIDTLS", "tls-secret-0123456789")
+PROXY = "127.0.0.2"
+"""The one trusted proxy (``--trusted-proxies``): a loopback address tests can send from."""
+
+
+def allow_all_if(condition: dict) -> dict:
+    return {"Statement": [{"Effect": "Allow", "Action": "rekognition:*", "Resource": "*", "Condition": condition}]}
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +55,21 @@ def secured(tmp_path_factory):
                 },
             },
             {"access_key_id": THROTTLED[0], "secret_access_key": THROTTLED[1], "requests_per_second": 1},
+            {
+                "access_key_id": NETWORK[0],
+                "secret_access_key": NETWORK[1],
+                "policy": allow_all_if({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "2001:db8::/32"]}}),
+            },
+            {
+                "access_key_id": TLS_ONLY[0],
+                "secret_access_key": TLS_ONLY[1],
+                "policy": allow_all_if({"Bool": {"aws:SecureTransport": "true"}}),
+            },
         ]
     }
     path = root / "credentials.json"
     path.write_text(json.dumps(credentials))
-    server = ServerProcess(root / "data", "--credentials-file", str(path)).start()
+    server = ServerProcess(root / "data", "--credentials-file", str(path), "--trusted-proxies", PROXY).start()
     yield server
     server.stop()
 
@@ -71,13 +89,19 @@ def code(caught: pytest.ExceptionInfo[ClientError]) -> str:
     return caught.value.response["Error"]["Code"]
 
 
-def send(request: AWSRequest) -> tuple[int, Message, dict]:
-    raw = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers), method=request.method)
+def send(request: AWSRequest, source: str | None = None) -> tuple[int, Message, dict]:
+    """Send ``request`` (from the address ``source``, default the usual loopback one)."""
+    url = urllib.parse.urlsplit(request.url)
+    connection = http.client.HTTPConnection(
+        url.hostname, url.port, timeout=30, source_address=(source, 0) if source else None
+    )
     try:
-        with urllib.request.urlopen(raw, timeout=30) as response:
-            return response.status, response.headers, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, json.loads(error.read())
+        target = url.path + (f"?{url.query}" if url.query else "")
+        connection.request(request.method, target, body=request.body, headers=dict(request.headers))
+        response = connection.getresponse()
+        return response.status, response.headers, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 class ScopedSigner(SigV4Auth):
@@ -309,6 +333,53 @@ def test_policies_allow_and_deny(secured):
             call()
         assert code(caught) == "AccessDeniedException"
     assert admin.describe_collection(CollectionId="prod-read")["FaceCount"] == 1
+
+
+def _list_collections(server, credential, source: str | None = None, **forwarded: str) -> str:
+    request = signed(server, "ListCollections", {}, *credential)
+    for name, value in forwarded.items():
+        request.headers[f"X-Forwarded-{name.title()}"] = value
+    status, _, body = send(request, source)
+    return "ok" if status == 200 else body["__type"]
+
+
+def test_policy_conditions_are_evaluated(secured):
+    # Allowed from 10.0.0.0/8 and 2001:db8::/32 only: the tests' own 127.0.0.1 is neither.
+    assert _list_collections(secured, NETWORK) == "AccessDeniedException"
+    assert _list_collections(secured, NETWORK, PROXY, **{"for": "10.1.2.3"}) == "ok"
+    assert _list_collections(secured, NETWORK, PROXY, **{"for": "2001:db8::1"}) == "ok"
+    assert _list_collections(secured, NETWORK, PROXY, **{"for": "192.168.1.1"}) == "AccessDeniedException"
+    # Plain HTTP is not secure transport, unless a trusted proxy says the client came over TLS.
+    assert _list_collections(secured, TLS_ONLY) == "AccessDeniedException"
+    assert _list_collections(secured, TLS_ONLY, PROXY, proto="https") == "ok"
+    assert _list_collections(secured, TLS_ONLY, PROXY, proto="http") == "AccessDeniedException"
+
+
+def test_forwarded_headers_count_only_from_trusted_proxies(secured):
+    assert _list_collections(secured, NETWORK, **{"for": "10.1.2.3"}) == "AccessDeniedException"
+    assert _list_collections(secured, TLS_ONLY, proto="https") == "AccessDeniedException"
+    assert _list_collections(secured, TLS_ONLY, "127.0.0.3", proto="https") == "AccessDeniedException"
+
+
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [
+        ({"StringEquals": {"aws:SourceIp": "10.0.0.1"}}, "'StringEquals'"),
+        ({"IpAddress": {"aws:SourceVpc": "vpc-1"}}, "'aws:SourceVpc'"),
+    ],
+)
+def test_a_policy_with_a_condition_it_cannot_evaluate_stops_the_server(tmp_path, condition, named):
+    path = tmp_path / "credentials.json"
+    entry = {"access_key_id": "AKIDX", "secret_access_key": "x" * 20, "policy": allow_all_if(condition)}
+    path.write_text(json.dumps({"credentials": [entry]}))
+    completed = subprocess.run(
+        [sys.executable, "-m", "rekollect", "serve", "--data-dir", str(tmp_path), "--credentials-file", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode != 0
+    assert "cannot load credentials" in completed.stderr and named in completed.stderr
 
 
 def test_rate_limit_answers_throttling(secured):

@@ -18,6 +18,7 @@ flag                     variable                         default
 ``--video-webhook-url``  ``REKOLLECT_VIDEO_WEBHOOK_URL``  none: no webhook
 ``--credentials-file``   ``REKOLLECT_CREDENTIALS_FILE``   none: local mode, loopback only
 ``--max-clock-skew``     ``REKOLLECT_MAX_CLOCK_SKEW``     ``300`` seconds
+``--trusted-proxies``    ``REKOLLECT_TRUSTED_PROXIES``    none: ``X-Forwarded-*`` ignored
 ``--workers``            ``REKOLLECT_WORKERS``            ``1`` server process
 ``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
 ``--vision-threads``     ``REKOLLECT_VISION_THREADS``     ``0``: cores available / workers
@@ -29,6 +30,7 @@ flag                     variable                         default
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +60,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--video-webhook-url", default=_env("VIDEO_WEBHOOK_URL"))
     serve.add_argument("--credentials-file", type=Path, default=_env("CREDENTIALS_FILE"))
     serve.add_argument("--max-clock-skew", type=int, default=int(_env("MAX_CLOCK_SKEW", "300") or 300))
+    serve.add_argument("--trusted-proxies", default=_env("TRUSTED_PROXIES", ""))
     serve.add_argument("--workers", type=int, default=int(_env("WORKERS", "1") or 1))
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
@@ -66,6 +69,11 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         parser.error("--workers and --ann-threshold must be at least 1")
     if args.vision_threads < 0:
         parser.error("--vision-threads must be at least 0 (0: automatic)")
+    for proxy in filter(None, (item.strip() for item in args.trusted_proxies.split(","))):
+        try:
+            ipaddress.ip_network(proxy)
+        except ValueError:
+            parser.error(f"--trusted-proxies: {proxy!r} is not an IP address or CIDR block (host bits must be zero)")
     return Settings(
         host=args.host,
         port=args.port,
@@ -80,6 +88,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         video_webhook_url=args.video_webhook_url,
         credentials_file=args.credentials_file,
         max_clock_skew_seconds=args.max_clock_skew,
+        trusted_proxies=args.trusted_proxies,
         workers=args.workers,
         ann_threshold=args.ann_threshold,
         vision_threads=args.vision_threads,

@@ -27,7 +27,10 @@ class Settings:
     (boto3's default endpoint when unset) and, when set, are POSTed to ``video_webhook_url``.
     ``credentials_file`` (plus ``REKOLLECT_ACCESS_KEY_ID``/``REKOLLECT_SECRET_ACCESS_KEY``) turns on
     SigV4 authentication; ``X-Amz-Date`` may differ from the server clock by
-    ``max_clock_skew_seconds``.
+    ``max_clock_skew_seconds``. ``trusted_proxies`` (comma-separated addresses or CIDR blocks, empty:
+    none) are the reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed
+    (uvicorn's proxy-headers middleware): they set the client address and TLS status that policy
+    conditions (``aws:SourceIp``, ``aws:SecureTransport``) see; from anyone else they are ignored.
     ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
     searched through the approximate index (exactly below). Each process runs its neural
     networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
@@ -46,6 +49,7 @@ class Settings:
     video_webhook_url: str | None = None
     credentials_file: Path | None = None
     max_clock_skew_seconds: int = 300
+    trusted_proxies: str = ""
     workers: int = 1
     ann_threshold: int = 20_000
     vision_threads: int = 0

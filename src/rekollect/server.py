@@ -121,15 +121,16 @@ def serve(settings: Settings) -> None:
         settings.data_dir,
         settings.workers,
     )
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        # X-Forwarded-For/-Proto only from the configured proxies (uvicorn trusts loopback by default).
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies,
+    }
     if settings.workers > 1:
         os.environ[_WORKER_SETTINGS] = settings.to_json()
-        uvicorn.run(
-            "rekollect.server:worker_app",
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-        )
+        uvicorn.run("rekollect.server:worker_app", factory=True, workers=settings.workers, **options)
     else:
-        uvicorn.run(build_app(settings, guard), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(build_app(settings, guard), **options)

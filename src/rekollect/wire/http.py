@@ -103,6 +103,8 @@ def _signed_request(request: Request, body: bytes) -> SignedRequest:
         query=request.url.query,
         headers=dict(request.headers),
         body=body,
+        client_host=request.client.host if request.client else None,
+        secure=request.url.scheme == "https",
     )
 
 

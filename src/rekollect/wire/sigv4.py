@@ -54,13 +54,17 @@ REQUIRED_SIGNED_HEADERS = ("host", "x-amz-target")
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """The parts of an HTTP request that SigV4 covers. ``query`` is the raw query string."""
+    """The parts of an HTTP request that SigV4 covers (``query`` is the raw query string), plus,
+    unsigned, where it came from: the client's address (``None`` when unknown) and whether it
+    reached the server over TLS, after any trusted proxy's ``X-Forwarded-For``/``-Proto``."""
 
     method: str
     path: str
     query: str
     headers: Mapping[str, str]
     body: bytes
+    client_host: str | None = None
+    secure: bool = False
 
 
 @dataclass(frozen=True)
