@@ -31,6 +31,9 @@ class Settings:
     none) are the reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed
     (uvicorn's proxy-headers middleware): they set the client address and TLS status that policy
     conditions (``aws:SourceIp``, ``aws:SecureTransport``) see; from anyone else they are ignored.
+    A client must send a request's headers within ``header_timeout_seconds`` (of connecting, or of
+    the request's first byte) and its body within ``body_timeout_seconds`` of the headers, or the
+    connection is closed (``wire/connection.py``).
     ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
     searched through the approximate index (exactly below). Each process runs its neural
     networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
@@ -50,6 +53,8 @@ class Settings:
     credentials_file: Path | None = None
     max_clock_skew_seconds: int = 300
     trusted_proxies: str = ""
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 120.0
     workers: int = 1
     ann_threshold: int = 20_000
     vision_threads: int = 0

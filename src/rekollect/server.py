@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 
@@ -24,6 +25,7 @@ from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.dlib_pack import DlibFaceAnalyzer
+from .wire.connection import DeadlineH11Protocol
 from .wire.http import create_wire_app
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,11 @@ def serve(settings: Settings) -> None:
         # X-Forwarded-For/-Proto only from the configured proxies (uvicorn trusts loopback by default).
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": settings.trusted_proxies,
+        "http": functools.partial(
+            DeadlineH11Protocol,
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+        ),
     }
     if settings.workers > 1:
         os.environ[_WORKER_SETTINGS] = settings.to_json()

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -97,6 +97,10 @@ def create_wire_app(
             return Response(payload, media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id})
         except RekognitionError as error:
             return _error_response(error, request_id)
+        except ClientDisconnect:
+            # The client went away (or was cut off by a timeout) mid-body: nobody to answer.
+            log.info("request %s: the client disconnected before sending the whole body", request_id)
+            return Response(status_code=400)
         except Exception:
             log.exception("request %s failed", request_id)
             return _error_response(InternalServerError("Internal server error"), request_id)
