@@ -154,9 +154,10 @@ def test_an_over_long_member_is_not_walked():
         {"CollectionId": "c", "FaceIds": [1] * 5_500_000},
         {"CollectionId": "c" * 10_000_000, "FaceIds": ["x" * 10_000_000]},
         {"CollectionId": "c", "FaceIds": [{"k": list(range(1_000_000))}]},
+        {"CollectionId": "c", "Tags": {"k" * 10_000_000: 7}},
     ):
         with pytest.raises(InvalidParameterException) as caught:
-            parse_request(_input("ListFaces"), body)
+            parse_request(_input("ListFaces" if "FaceIds" in body else "CreateCollection"), body)
         assert len(caught.value.message) < 1000
     with pytest.raises(InvalidParameterException) as caught:
         parse_request(_input("ListFaces"), {"CollectionId": "c", "FaceIds": [1] * 5_500_000})

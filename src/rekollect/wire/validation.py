@@ -10,7 +10,7 @@ know are ignored, as AWS ignores them.
 
 The report and the work are bounded whatever the body: at most ``MAX_LISTED`` errors are spelled
 out (values shortened with ``reprlib``) and the rest counted ("...; and 5 more"); the walk stops
-at ``MAX_COUNTED`` errors ("More than 100 validation errors detected"); the items of a list or map
+at ``MAX_COUNTED`` errors ("At least 100 validation errors detected"); the items of a list or map
 longer than its ``max``, and the pattern of a string longer than its ``max``, are not checked
 (the length error says enough).
 
@@ -157,9 +157,13 @@ def _parse_map(shape: Shape, value: Any, path: str, report: _Report) -> dict[str
     if not _check_length(shape, len(value), value, path, report):
         return None
     return {
-        _parse(shape.key, key, f"{path}.key", report): _parse(shape.value, item, f"{path}.{key}", report)
+        _parse(shape.key, key, f"{path}.key", report): _parse(shape.value, item, f"{path}.{_shown_key(key)}", report)
         for key, item in value.items()
     }
+
+
+def _shown_key(key: str) -> str:
+    return key if len(key) <= MAX_SHOWN_VALUE else key[:MAX_SHOWN_VALUE] + "..."
 
 
 def _parse_string(shape: Shape, value: Any, path: str, report: _Report) -> str | None:
