@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import statistics
 import struct
+import threading
+import time
 import zlib
 from collections import Counter
 
@@ -190,3 +193,30 @@ def test_nothing_changed_and_server_alive(target):
     assert server.process is not None and server.process.poll() is None
     assert _snapshot(client) == before
     print(f"fuzzed {sum(REQUESTS.values())} requests over {len(REQUESTS)} operations")
+
+
+def _latency(server: ServerProcess) -> float:
+    started = time.perf_counter()
+    status, _, _ = post(server.url, "RekognitionService.ListCollections", b"{}")
+    assert status == 200
+    return time.perf_counter() - started
+
+
+def test_a_huge_body_does_not_stall_other_requests(target):
+    """5.5 M wrong-typed FaceIds (10.5 MiB): a short error, and other requests keep their latency."""
+    server, _, _ = target
+    body = b'{"CollectionId": "' + PLAYGROUND.encode() + b'", "FaceIds": [' + b",".join([b"1"] * 5_500_000) + b"]}"
+    idle = statistics.median(_latency(server) for _ in range(20))
+    answers = []
+    sender = threading.Thread(
+        target=lambda: answers.extend(post(server.url, "RekognitionService.ListFaces", body) for _ in range(3))
+    )
+    sender.start()
+    busy = []
+    while sender.is_alive():
+        busy.append(_latency(server))
+    sender.join()
+    for status, _, payload in answers:
+        assert (status, payload["__type"]) == (400, "InvalidParameterException")
+        assert len(payload["message"]) < 1000
+    assert busy and statistics.median(busy) < idle + 0.1, (idle, busy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from email.message import Message
@@ -130,3 +131,36 @@ def test_validation_follows_the_service_model(operation, body, expected):
 def test_parsing_decodes_blobs_and_ignores_unknown_members():
     parsed = parse_request(_input("DetectFaces"), {"Image": {"Bytes": "aGk="}, "Surprise": 1})
     assert parsed == {"Image": {"Bytes": b"hi"}}
+
+
+def test_the_validation_report_is_bounded():
+    with pytest.raises(InvalidParameterException) as caught:
+        parse_request(_input("DeleteFaces"), {"CollectionId": "c", "FaceIds": [1] * 40})
+    message = caught.value.message
+    assert message.startswith("40 validation errors detected: ") and message.endswith("; and 30 more")
+    assert message.count("failed to satisfy constraint") == 10
+    # Past 100 errors the walk stops.
+    with pytest.raises(InvalidParameterException) as caught:
+        parse_request(_input("DeleteFaces"), {"CollectionId": "c", "FaceIds": [[0] * 1000] * 4000})
+    message = caught.value.message
+    assert message.startswith("At least 100 validation errors detected: ")
+    assert message.endswith("and at least 90 more (validation stopped at 100)")
+    assert message.count("failed to satisfy constraint") == 10 and len(message) < 2500
+
+
+def test_an_over_long_member_is_not_walked():
+    started = time.perf_counter()
+    for body in (
+        {"CollectionId": "c", "FaceIds": [1] * 5_500_000},
+        {"CollectionId": "c" * 10_000_000, "FaceIds": ["x" * 10_000_000]},
+        {"CollectionId": "c", "FaceIds": [{"k": list(range(1_000_000))}]},
+        {"CollectionId": "c", "Tags": {"k" * 10_000_000: 7}},
+    ):
+        with pytest.raises(InvalidParameterException) as caught:
+            parse_request(_input("ListFaces" if "FaceIds" in body else "CreateCollection"), body)
+        assert len(caught.value.message) < 1000
+    with pytest.raises(InvalidParameterException) as caught:
+        parse_request(_input("ListFaces"), {"CollectionId": "c", "FaceIds": [1] * 5_500_000})
+    assert caught.value.message.startswith("1 validation error detected: Value '[1, 1, 1, 1, ...]' at 'FaceIds'")
+    assert "Member must have length less than or equal to 4096" in caught.value.message
+    assert time.perf_counter() - started < 1.0

@@ -18,6 +18,9 @@ flag                     variable                         default
 ``--video-webhook-url``  ``REKOLLECT_VIDEO_WEBHOOK_URL``  none: no webhook
 ``--credentials-file``   ``REKOLLECT_CREDENTIALS_FILE``   none: local mode, loopback only
 ``--max-clock-skew``     ``REKOLLECT_MAX_CLOCK_SKEW``     ``300`` seconds
+``--trusted-proxies``    ``REKOLLECT_TRUSTED_PROXIES``    none: ``X-Forwarded-*`` ignored
+``--header-timeout``     ``REKOLLECT_HEADER_TIMEOUT``     ``10`` seconds to send a request's headers
+``--body-timeout``       ``REKOLLECT_BODY_TIMEOUT``       ``120`` seconds to send a request's body
 ``--workers``            ``REKOLLECT_WORKERS``            ``1`` server process
 ``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
 ``--vision-threads``     ``REKOLLECT_VISION_THREADS``     ``0``: cores available / workers
@@ -33,6 +36,7 @@ instead of refusing to start on it.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +66,9 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--video-webhook-url", default=_env("VIDEO_WEBHOOK_URL"))
     serve.add_argument("--credentials-file", type=Path, default=_env("CREDENTIALS_FILE"))
     serve.add_argument("--max-clock-skew", type=int, default=int(_env("MAX_CLOCK_SKEW", "300") or 300))
+    serve.add_argument("--trusted-proxies", default=_env("TRUSTED_PROXIES", ""))
+    serve.add_argument("--header-timeout", type=float, default=float(_env("HEADER_TIMEOUT", "10") or 10))
+    serve.add_argument("--body-timeout", type=float, default=float(_env("BODY_TIMEOUT", "120") or 120))
     serve.add_argument("--workers", type=int, default=int(_env("WORKERS", "1") or 1))
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
@@ -74,8 +81,15 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     args = parser.parse_args(argv)
     if args.workers < 1 or args.ann_threshold < 1:
         parser.error("--workers and --ann-threshold must be at least 1")
+    if not (args.header_timeout > 0 and args.body_timeout > 0):
+        parser.error("--header-timeout and --body-timeout must be positive numbers of seconds")
     if args.vision_threads < 0:
         parser.error("--vision-threads must be at least 0 (0: automatic)")
+    for proxy in filter(None, (item.strip() for item in args.trusted_proxies.split(","))):
+        try:
+            ipaddress.ip_network(proxy)
+        except ValueError:
+            parser.error(f"--trusted-proxies: {proxy!r} is not an IP address or CIDR block (host bits must be zero)")
     return Settings(
         host=args.host,
         port=args.port,
@@ -90,6 +104,9 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         video_webhook_url=args.video_webhook_url,
         credentials_file=args.credentials_file,
         max_clock_skew_seconds=args.max_clock_skew,
+        trusted_proxies=args.trusted_proxies,
+        header_timeout_seconds=args.header_timeout,
+        body_timeout_seconds=args.body_timeout,
         workers=args.workers,
         ann_threshold=args.ann_threshold,
         vision_threads=args.vision_threads,

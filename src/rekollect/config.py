@@ -24,13 +24,19 @@ class Settings:
 
     ``s3_endpoint_url`` selects an S3-compatible server for ``Image.S3Object``; without it objects
     are read from ``s3_local_root/<Bucket>/<Name>`` (default ``<data_dir>/s3``).
-    ``region`` and ``account_id`` only form collection ARNs.
+    ``region`` and ``account_id`` form collection ARNs; SigV4 signatures must be scoped to ``region``.
     Stored-video jobs analyse ``video_sample_rate`` frames per second of video, at most
     ``video_max_jobs`` at once in progress; completion messages go to SNS at ``sns_endpoint_url``
     (boto3's default endpoint when unset) and, when set, are POSTed to ``video_webhook_url``.
     ``credentials_file`` (plus ``REKOLLECT_ACCESS_KEY_ID``/``REKOLLECT_SECRET_ACCESS_KEY``) turns on
     SigV4 authentication; ``X-Amz-Date`` may differ from the server clock by
-    ``max_clock_skew_seconds``.
+    ``max_clock_skew_seconds``. ``trusted_proxies`` (comma-separated addresses or CIDR blocks, empty:
+    none) are the reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed
+    (uvicorn's proxy-headers middleware): they set the client address and TLS status that policy
+    conditions (``aws:SourceIp``, ``aws:SecureTransport``) see; from anyone else they are ignored.
+    A client must send a request's headers within ``header_timeout_seconds`` (of connecting, or of
+    the request's first byte) and its body within ``body_timeout_seconds`` of the headers, or the
+    connection is closed (``wire/connection.py``).
     ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
     searched through the approximate index (exactly below). Each process runs its neural
     networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
@@ -52,6 +58,9 @@ class Settings:
     video_webhook_url: str | None = None
     credentials_file: Path | None = None
     max_clock_skew_seconds: int = 300
+    trusted_proxies: str = ""
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 120.0
     workers: int = 1
     ann_threshold: int = 20_000
     vision_threads: int = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from .video.notify import Notifier
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
+from .wire.connection import DeadlineH11Protocol
 from .wire.http import create_wire_app
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ def build_guard(settings: Settings) -> RequestGuard:
     return RequestGuard(
         credentials,
         arn_prefix(settings),
+        settings.region,
         max_clock_skew=dt.timedelta(seconds=settings.max_clock_skew_seconds),
     )
 
@@ -162,17 +165,23 @@ def serve(settings: Settings) -> None:
         settings.data_dir,
         settings.workers,
     )
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        # X-Forwarded-For/-Proto only from the configured proxies (uvicorn trusts loopback by default).
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies,
+        "http": functools.partial(
+            DeadlineH11Protocol,
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+        ),
+    }
     if settings.workers > 1:
         refusing_start(lambda: check_data_dir(settings))
         os.environ[_WORKER_SETTINGS] = settings.to_json()
-        uvicorn.run(
-            "rekollect.server:worker_app",
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-        )
+        uvicorn.run("rekollect.server:worker_app", factory=True, workers=settings.workers, **options)
     else:
         app = refusing_start(lambda: build_app(settings, guard))
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(app, **options)

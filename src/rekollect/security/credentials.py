@@ -8,7 +8,8 @@ File (``--credentials-file``), JSON::
          "requests_per_second": 50}
     ]}
 
-``policy`` defaults to every Rekognition action on every resource; ``requests_per_second`` (optional)
+``policy`` (IAM-style, with optional ``Condition`` blocks: see ``policy.py`` and ``conditions.py``)
+defaults to every Rekognition action on every resource; ``requests_per_second`` (optional)
 turns on a per-credential rate limit. ``REKOLLECT_ACCESS_KEY_ID`` and
 ``REKOLLECT_SECRET_ACCESS_KEY`` add one credential with full access. Secrets are never logged.
 """
@@ -34,7 +35,8 @@ class Credential:
 
 
 def load_credentials(path: Path | None, environ: Mapping[str, str]) -> dict[str, Credential]:
-    """All configured credentials by access key id; ``ValueError`` for a malformed file."""
+    """All configured credentials by access key id; ``ValueError`` for a malformed file, or a policy
+    with anything the server would not evaluate."""
     credentials: dict[str, Credential] = {}
     if path is not None:
         document = json.loads(path.read_text())
@@ -48,7 +50,10 @@ def load_credentials(path: Path | None, environ: Mapping[str, str]) -> dict[str,
             rate = entry.get("requests_per_second")
             if rate is not None and (not isinstance(rate, (int, float)) or rate <= 0):
                 raise ValueError(f"{path}: credential {number}: requests_per_second must be a positive number")
-            policy = Policy.parse(entry["policy"]) if "policy" in entry else Policy.allow_all()
+            try:
+                policy = Policy.parse(entry["policy"]) if "policy" in entry else Policy.allow_all()
+            except ValueError as error:
+                raise ValueError(f"{path}: credential {number} ({key}): policy: {error}") from None
             credentials[key] = Credential(key, secret, policy, float(rate) if rate is not None else None)
     key, secret = environ.get("REKOLLECT_ACCESS_KEY_ID"), environ.get("REKOLLECT_SECRET_ACCESS_KEY")
     if key and secret:

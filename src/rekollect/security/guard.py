@@ -1,5 +1,10 @@
 """The request guard: SigV4 authentication, rate limits and policy checks for every request.
 
+Policy conditions see the request's context (``conditions.RequestContext``): ``aws:SourceIp`` is
+the client's address, ``aws:SecureTransport`` whether it came over TLS (this server speaks plain
+HTTP, so only a trusted proxy's ``X-Forwarded-Proto: https`` makes it true: see
+``--trusted-proxies``), ``aws:CurrentTime`` the time of authentication.
+
 With no credentials configured the guard is off (local mode): every request is accepted, as the
 server then only listens on a loopback address (``check_binding``).
 """
@@ -8,12 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AccessDeniedException, ThrottlingException
+from ..wire.service_model import rekognition_model
 from ..wire.sigv4 import SignedRequest, Signer, verify_request
+from .conditions import RequestContext
 from .credentials import Credential
 from .throttle import TokenBucket
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated request's signer, and what policy conditions may test about the request."""
+
+    signer: Signer
+    context: RequestContext
 
 
 class RequestGuard:
@@ -21,16 +37,20 @@ class RequestGuard:
 
     ``arn_prefix`` is ``arn:aws:rekognition:<region>:<account>:``, used to name the collection an
     operation acts on as the policy ``Resource``; operations without a collection act on ``*``.
+    Signatures must be scoped to ``region`` and to Rekognition's signing name.
     """
 
     def __init__(
         self,
         credentials: dict[str, Credential],
         arn_prefix: str,
+        region: str,
         max_clock_skew: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self._credentials = credentials
         self._arn_prefix = arn_prefix
+        self._region = region
+        self._service = rekognition_model().signing_name
         self._max_skew = max_clock_skew
         self._buckets = {
             key: TokenBucket(credential.requests_per_second)
@@ -43,31 +63,34 @@ class RequestGuard:
         """False in local mode (no credentials configured)."""
         return bool(self._credentials)
 
-    def authenticate(self, request: SignedRequest) -> Signer | None:
+    def authenticate(self, request: SignedRequest) -> Caller | None:
         """Verify the signature and the caller's rate; ``None`` in local mode."""
         if not self.enabled:
             return None
+        now = dt.datetime.now(dt.UTC)
         signer = verify_request(
             request,
             lambda key: credential.secret_access_key if (credential := self._credentials.get(key)) else None,
-            now=dt.datetime.now(dt.UTC),
+            now=now,
             max_skew=self._max_skew,
+            region=self._region,
+            service=self._service,
         )
         bucket = self._buckets.get(signer.access_key_id)
         if bucket is not None and not bucket.take():
             raise ThrottlingException("Rate exceeded")
-        return signer
+        return Caller(signer, RequestContext(_address(request.client_host), request.secure, now))
 
-    def authorize(self, signer: Signer | None, operation: str, params: dict[str, Any]) -> None:
-        """``AccessDeniedException`` unless the signer's policy allows ``operation`` on its resource."""
-        if signer is None:
+    def authorize(self, caller: Caller | None, operation: str, params: dict[str, Any]) -> None:
+        """``AccessDeniedException`` unless the signer's policy allows ``operation`` on its resource
+        for this request (conditions included)."""
+        if caller is None:
             return
+        key = caller.signer.access_key_id
         resource = self.resource_of(params)
         action = f"rekognition:{operation}"
-        if not self._credentials[signer.access_key_id].policy.allows(action, resource):
-            raise AccessDeniedException(
-                f"User: {signer.access_key_id} is not authorized to perform: {action} on resource: {resource}"
-            )
+        if not self._credentials[key].policy.allows(action, resource, caller.context):
+            raise AccessDeniedException(f"User: {key} is not authorized to perform: {action} on resource: {resource}")
 
     def resource_of(self, params: dict[str, Any]) -> str:
         """The ARN an operation acts on: its ``ResourceArn``, its collection's ARN, or ``*``."""
@@ -76,6 +99,16 @@ class RequestGuard:
         if isinstance(params.get("CollectionId"), str):
             return f"{self._arn_prefix}collection/{params['CollectionId']}"
         return "*"
+
+
+def _address(host: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The client's IP address (an IPv4-mapped IPv6 address as IPv4), ``None`` when not an address."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
 
 
 def is_loopback(host: str) -> bool:

@@ -6,16 +6,22 @@ with every AWS SDK byte for byte. Two forms are accepted, as AWS documents them 
 Version 4 signing process"):
 
 - the ``Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...``
-  header with ``X-Amz-Date``; the payload hash is the SHA-256 of the body (a client-sent
-  ``X-Amz-Content-Sha256`` must equal it);
+  header with ``X-Amz-Date``;
 - the query-string (presigned) form with ``X-Amz-Algorithm``, ``X-Amz-Credential``,
-  ``X-Amz-Date``, ``X-Amz-Expires``, ``X-Amz-SignedHeaders`` and ``X-Amz-Signature``; as for
-  presigned URLs in general the payload is ``UNSIGNED-PAYLOAD``.
+  ``X-Amz-Date``, ``X-Amz-Expires``, ``X-Amz-SignedHeaders`` and ``X-Amz-Signature``.
+
+In both forms the payload hash is the SHA-256 of the body actually received, as botocore's
+``SigV4Auth`` and ``SigV4QueryAuth`` sign it for AWS JSON services: ``UNSIGNED-PAYLOAD`` (S3's
+presigned form) is refused, so a signature covers exactly one body. ``Host`` and ``X-Amz-Target``
+(which names the operation in the AWS JSON protocol) must be among the signed headers, so a
+signature covers exactly one operation. The credential scope ``<date>/<region>/<service>/aws4_request``
+must name the server's region and service and the date of ``X-Amz-Date``, as AWS requires.
 
 Errors carry AWS's types: ``MissingAuthenticationTokenException`` (no signature at all),
-``IncompleteSignatureException`` (a malformed one), ``UnrecognizedClientException`` (unknown
-access key), ``InvalidSignatureException`` (wrong signature, stale or future date, expired
-presigned URL, body hash mismatch).
+``IncompleteSignatureException`` (a malformed one, or one that leaves ``Host`` or ``X-Amz-Target``
+unsigned), ``UnrecognizedClientException`` (unknown access key), ``InvalidSignatureException``
+(wrong signature, a scope of another region, service or date, stale or future date, expired
+presigned URL, body hash mismatch or ``UNSIGNED-PAYLOAD``).
 """
 
 from __future__ import annotations
@@ -41,17 +47,24 @@ from ..errors import (
 ALGORITHM = "AWS4-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_PRESIGNED_EXPIRY_SECONDS = 7 * 24 * 3600
+SCOPE_TERMINATOR = "aws4_request"
+REQUIRED_SIGNED_HEADERS = ("host", "x-amz-target")
+"""Headers every signature must cover: where the request goes and which operation it runs."""
 
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """The parts of an HTTP request that SigV4 covers. ``query`` is the raw query string."""
+    """The parts of an HTTP request that SigV4 covers (``query`` is the raw query string), plus,
+    unsigned, where it came from: the client's address (``None`` when unknown) and whether it
+    reached the server over TLS, after any trusted proxy's ``X-Forwarded-For``/``-Proto``."""
 
     method: str
     path: str
     query: str
     headers: Mapping[str, str]
     body: bytes
+    client_host: str | None = None
+    secure: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class _Claim:
     timestamp: str
     query_form: bool
     expires: int | None
+    terminator: str
 
 
 def verify_request(
@@ -81,15 +95,20 @@ def verify_request(
     *,
     now: dt.datetime,
     max_skew: dt.timedelta,
+    region: str,
+    service: str,
 ) -> Signer:
     """Check ``request``'s SigV4 signature; ``secret_for(access_key_id)`` returns the secret or ``None``.
 
-    ``max_skew`` bounds the difference between ``X-Amz-Date`` and ``now`` (AWS uses 5 minutes).
+    ``max_skew`` bounds the difference between ``X-Amz-Date`` and ``now`` (AWS uses 5 minutes);
+    the credential scope must name ``region`` and ``service`` (the signing name, ``rekognition``).
+    Raises the ``RekognitionError`` subclasses listed in the module docstring.
     """
     claim = _claim(request)
     secret = secret_for(claim.access_key_id)
     if secret is None:
         raise UnrecognizedClientException("The security token included in the request is invalid.")
+    _check_scope(claim, region, service)
     _check_time(claim, now, max_skew)
     expected = _expected_signature(request, claim, secret)
     if not hmac.compare_digest(expected, claim.signature):
@@ -142,13 +161,16 @@ def _build_claim(
     credential: str, signed_headers: str, signature: str, timestamp: str, query_form: bool, expires: int | None
 ) -> _Claim:
     parts = credential.split("/")
-    if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
+    if len(parts) != 5 or not all(parts):
         raise IncompleteSignatureException(
-            f"Credential must be <key>/<date>/<region>/<service>/aws4_request: {credential!r}"
+            f"Credential must be <key>/<date>/<region>/<service>/{SCOPE_TERMINATOR}: {credential!r}"
         )
     names = [name.strip().lower() for name in signed_headers.split(";") if name.strip()]
-    if "host" not in names:
-        raise IncompleteSignatureException("SignedHeaders must include host")
+    unsigned = [name for name in REQUIRED_SIGNED_HEADERS if name not in names]
+    if unsigned:
+        raise IncompleteSignatureException(
+            f"SignedHeaders must include {' and '.join(REQUIRED_SIGNED_HEADERS)}; missing: {', '.join(unsigned)}"
+        )
     return _Claim(
         access_key_id=parts[0],
         date=parts[1],
@@ -159,7 +181,30 @@ def _build_claim(
         timestamp=timestamp,
         query_form=query_form,
         expires=expires,
+        terminator=parts[4],
     )
+
+
+def _check_scope(claim: _Claim, region: str, service: str) -> None:
+    """AWS's checks of the credential scope, with AWS's messages plus the scope expected."""
+    expected = f"{claim.timestamp[:8]}/{region}/{service}/{SCOPE_TERMINATOR}"
+    given = f"{claim.date}/{claim.region}/{claim.service}/{claim.terminator}"
+    if claim.terminator != SCOPE_TERMINATOR:
+        problem = (
+            f"Credential should be scoped with a valid terminator: '{SCOPE_TERMINATOR}', not '{claim.terminator}'."
+        )
+    elif claim.service != service:
+        problem = f"Credential should be scoped to correct service: '{service}'."
+    elif claim.region != region:
+        problem = f"Credential should be scoped to a valid region, not '{claim.region}'."
+    elif claim.date != claim.timestamp[:8]:
+        problem = (
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{claim.date}' != '{claim.timestamp[:8]}', from '{claim.timestamp}'."
+        )
+    else:
+        return
+    raise InvalidSignatureException(f"{problem} Expected scope {expected}, got {given}")
 
 
 def _check_time(claim: _Claim, now: dt.datetime, max_skew: dt.timedelta) -> None:
@@ -167,8 +212,6 @@ def _check_time(claim: _Claim, now: dt.datetime, max_skew: dt.timedelta) -> None
         signed_at = dt.datetime.strptime(claim.timestamp, TIMESTAMP_FORMAT).replace(tzinfo=dt.UTC)
     except ValueError:
         raise IncompleteSignatureException(f"X-Amz-Date must be {TIMESTAMP_FORMAT}: {claim.timestamp!r}") from None
-    if claim.date != claim.timestamp[:8]:
-        raise InvalidSignatureException("Credential date does not match X-Amz-Date")
     if claim.query_form:
         if signed_at - now > max_skew:
             raise InvalidSignatureException("Signature not yet current")
@@ -186,18 +229,21 @@ def _expected_signature(request: SignedRequest, claim: _Claim, secret: str) -> s
     missing = [name for name in claim.signed_headers if name not in lowered]
     if missing:
         raise IncompleteSignatureException(f"Signed headers are missing from the request: {', '.join(missing)}")
+    payload_hash = hashlib.sha256(request.body).hexdigest()
+    claimed = lowered.get("x-amz-content-sha256")
+    if claimed == UNSIGNED_PAYLOAD:
+        raise InvalidSignatureException(
+            f"{UNSIGNED_PAYLOAD} is not accepted: sign the SHA-256 of the request body (AWS JSON services do)"
+        )
+    if claimed is not None and claimed != payload_hash:
+        raise InvalidSignatureException("The provided X-Amz-Content-Sha256 does not match the request body")
     if claim.query_form:
-        payload_hash = UNSIGNED_PAYLOAD
         query = "&".join(
             f"{quote(key, safe='-_.~')}={quote(value, safe='-_.~')}"
             for key, value in parse_qsl(request.query, keep_blank_values=True)
             if key != "X-Amz-Signature"
         )
     else:
-        payload_hash = hashlib.sha256(request.body).hexdigest()
-        claimed = lowered.get("x-amz-content-sha256")
-        if claimed is not None and claimed != payload_hash:
-            raise InvalidSignatureException("The provided X-Amz-Content-Sha256 does not match the request body")
         query = request.query
     signed = AWSRequest(
         method=request.method,
