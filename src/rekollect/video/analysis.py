@@ -40,10 +40,10 @@ def face_search_rows(
     )
     rows = []
     for frame in frames:
-        faces = pack.detect(frame.image)
+        faces = pack.detect(frame.image.pixels)
         if not faces:
             continue
-        vectors = pack.embed(frame.image, faces)
+        vectors = pack.embed(frame.image.pixels, faces)
         persons = tracker.assign(frame.timestamp, [face.box for face in faces], vectors)
         for face, vector, person in zip(faces, vectors, persons, strict=True):
             matches = service.search_faces(collection, vector, MAX_MATCHES_PER_FACE, threshold)
@@ -68,7 +68,7 @@ def face_detection_rows(service: FaceService, attributes: str, frames: Iterable[
     """``FaceDetection`` rows for every face of ``frames``, largest first within a frame."""
     rows = []
     for frame in frames:
-        for face in service.pack().detect(frame.image):
+        for face in service.pack().detect(frame.image.pixels):
             payload = {"Timestamp": frame.timestamp, "Face": face_detail(face, frame.image, [attributes])}
             rows.append(ResultRow(frame.timestamp, None, payload))
     return rows
