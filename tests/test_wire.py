@@ -10,6 +10,7 @@ from email.message import Message
 import pytest
 
 from rekollect.errors import InvalidParameterException
+from rekollect.wire.scalars import check_scalar_values
 from rekollect.wire.service_model import rekognition_model
 from rekollect.wire.validation import parse_request
 
@@ -130,3 +131,26 @@ def test_validation_follows_the_service_model(operation, body, expected):
 def test_parsing_decodes_blobs_and_ignores_unknown_members():
     parsed = parse_request(_input("DetectFaces"), {"Image": {"Bytes": "aGk="}, "Surprise": 1})
     assert parsed == {"Image": {"Bytes": b"hi"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"NextToken": "1.\ud800"}, "'NextToken'"),
+        ({"Tags": {"k\udc00": "v"}}, "'Tags.key'"),
+        ({"Image": {"S3Object": {"Name": "a\udfffb"}}}, "'Image.S3Object.Name'"),
+        ({"FaceIds": ["ok", "\ud83d"]}, "'FaceIds.2.member'"),
+    ],
+)
+def test_lone_surrogates_anywhere_are_invalid_parameters(body, path):
+    with pytest.raises(InvalidParameterException) as caught:
+        check_scalar_values(body)
+    assert path in caught.value.message and "Unicode scalar values" in caught.value.message
+
+
+def test_scalar_check_accepts_text_and_any_depth():
+    check_scalar_values({"Name": "é😀\x00\U0010ffff", "Tags": {"ключ": ["値"]}})
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    check_scalar_values({"Deep": deep})

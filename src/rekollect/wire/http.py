@@ -1,8 +1,8 @@
 """The AWS JSON 1.1 endpoint: one Starlette route that speaks Rekognition's wire protocol.
 
 A request is ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>`` and a JSON body
-(``Content-Type: application/x-amz-json-1.1``). The body is validated against the operation's
-input shape, handed to the operation as a plain ``dict``, and the operation's ``dict`` result is
+(``Content-Type: application/x-amz-json-1.1``). The body's text must be Unicode scalar values
+(``scalars.py``); it is validated against the operation's input shape, handed to the operation as a plain ``dict``, and the operation's ``dict`` result is
 serialized through the output shape. Errors go out as AWS sends them: HTTP 400 (500 for
 ``InternalServerError``), body ``{"__type": ..., "message": ...}``, headers ``x-amzn-RequestId``
 and ``x-amzn-ErrorType``.
@@ -32,6 +32,7 @@ from ..errors import (
     SerializationException,
     UnknownOperationException,
 )
+from .scalars import check_scalar_values
 from .serialization import serialize_response
 from .service_model import rekognition_model
 from .sigv4 import SignedRequest
@@ -146,6 +147,7 @@ def _decode_json(body: bytes) -> dict[str, Any]:
         raise SerializationException(f"Request body is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise SerializationException("Request body must be a JSON object")
+    check_scalar_values(value)
     return value
 
 
