@@ -2,8 +2,10 @@
 
 A request is ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>`` and a JSON body
 (``Content-Type: application/x-amz-json-1.1``). The body's text must be Unicode scalar values
-(``scalars.py``); it is validated against the operation's input shape, handed to the operation as a plain ``dict``, and the operation's ``dict`` result is
-serialized through the output shape. Errors go out as AWS sends them: HTTP 400 (500 for
+(``scalars.py``); it is validated against the operation's input shape, handed to the operation as
+a plain ``dict``, and the operation's ``dict`` result is serialized through the output shape;
+notices the operation recorded (``rekollect.notices``) become ``x-rekollect-<name>`` headers.
+Errors go out as AWS sends them: HTTP 400 (500 for
 ``InternalServerError``), body ``{"__type": ..., "message": ...}``, headers ``x-amzn-RequestId``
 and ``x-amzn-ErrorType``.
 
@@ -32,6 +34,8 @@ from ..errors import (
     SerializationException,
     UnknownOperationException,
 )
+from ..notices import Notices
+from ..notices import collect as collect_notices
 from .scalars import check_scalar_values
 from .serialization import serialize_response
 from .service_model import rekognition_model
@@ -57,6 +61,9 @@ class Guard(Protocol):
 
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+NOTICE_HEADER_PREFIX = "x-rekollect-"
+"""A successful response carries each notice the operation recorded (``rekollect.notices``) as the
+header ``x-rekollect-<name>: <value>,<value>...``."""
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 """Two 5 MB images in base64 (CompareFaces) fit with room to spare."""
 
@@ -81,12 +88,13 @@ def create_wire_app(
             params = parse_request(operation.input_shape, _decode_json(body))
             if guard is not None:
                 guard.authorize(caller, name, params)
-            result = await run_in_threadpool(operations[name], params)
+            with collect_notices() as notices:
+                result = await run_in_threadpool(operations[name], params)
             payload = serialize_response(operation.output_shape, result)
             return Response(
                 json.dumps(payload),
                 media_type=CONTENT_TYPE,
-                headers={"x-amzn-RequestId": request_id},
+                headers={"x-amzn-RequestId": request_id, **_notice_headers(notices)},
             )
         except RekognitionError as error:
             return _error_response(error, request_id)
@@ -149,6 +157,10 @@ def _decode_json(body: bytes) -> dict[str, Any]:
         raise SerializationException("Request body must be a JSON object")
     check_scalar_values(value)
     return value
+
+
+def _notice_headers(notices: Notices) -> dict[str, str]:
+    return {f"{NOTICE_HEADER_PREFIX}{name}": ",".join(values) for name, values in notices.items() if values}
 
 
 def _error_response(error: RekognitionError, request_id: str) -> Response:
