@@ -1,9 +1,9 @@
 """A budget of bytes shared by concurrent work in one process (image decoding uses it).
 
-A caller reserves an estimate of the memory it is about to use and waits, in arrival order of
-wake-ups, until that much is free; after ``wait_seconds`` it is refused with
-``ThrottlingException`` (documented by every image operation; boto3 retries it). A reservation
-larger than the whole budget is clamped to it: it runs alone rather than never.
+A caller reserves an estimate of the memory it is about to use and waits until that much is free
+(in no fixed order: a small reservation may pass a large one that waits); after ``wait_seconds`` it
+is refused with ``ThrottlingException`` (documented by every image operation; boto3 retries it).
+A reservation larger than the whole budget is clamped to it: it runs alone rather than never.
 """
 
 from __future__ import annotations
