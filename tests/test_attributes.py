@@ -67,11 +67,33 @@ def test_all_with_default_gives_every_supported_attribute(rekognition):
     assert 0 <= detail["EyeDirection"]["Confidence"] <= 100
 
 
-def test_unsupported_single_attributes_are_absent(rekognition):
-    detail = _largest(
-        rekognition, image_bytes(OBAMA), ["BEARD", "MUSTACHE", "EYEGLASSES", "SUNGLASSES", "FACE_OCCLUDED"]
+def _left_out(response: dict[str, Any]) -> str | None:
+    return response["ResponseMetadata"]["HTTPHeaders"].get("x-rekollect-unsupported-attributes")
+
+
+def test_unsupported_single_attributes_are_absent_and_named_in_a_header(rekognition):
+    response = rekognition.detect_faces(
+        Image={"Bytes": image_bytes(OBAMA)}, Attributes=["BEARD", "MUSTACHE", "EYEGLASSES", "SUNGLASSES", "FACE_OCCLUDED"]
     )
-    assert not (COMPUTED | UNSUPPORTED) & set(detail)
+    assert not (COMPUTED | UNSUPPORTED) & set(response["FaceDetails"][0])
+    assert _left_out(response) == "Beard,Mustache,Eyeglasses,Sunglasses,FaceOccluded"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "expected"),
+    [
+        (["ALL"], "Beard,Mustache,Eyeglasses,Sunglasses,FaceOccluded,Emotions.CONFUSED"),
+        (["EMOTIONS", "SMILE"], "Emotions.CONFUSED"),
+        (["SUNGLASSES", "DEFAULT"], "Sunglasses"),
+        (["SMILE"], None),
+        (["DEFAULT"], None),
+    ],
+)
+def test_the_header_names_what_a_selection_leaves_out(rekognition, collection, attributes, expected):
+    image = {"Bytes": image_bytes("people/Barack_Obama/obama_small.jpg")}
+    assert _left_out(rekognition.detect_faces(Image=image, Attributes=attributes)) == expected
+    indexed = rekognition.index_faces(CollectionId=collection, Image=image, DetectionAttributes=attributes)
+    assert _left_out(indexed) == expected
 
 
 def test_pupils_lie_inside_the_eyes(labelled_details):

@@ -29,6 +29,10 @@ from rekollect.wire.service_model import rekognition_model
 
 GUARDED = "fuzz-guarded"
 PLAYGROUND = "fuzz-target"
+MEMBERS = "fuzz-members"
+"""The collection of ``test_every_string_member_takes_hostile_text`` (the random fuzz never names it)."""
+BUCKET = "fuzz-bucket"
+FACE_OBJECT = "face.jpg"
 OPERATION_NAMES = sorted(OPERATIONS)
 ALWAYS_ALLOWED = {"SerializationException"}
 REQUESTS = Counter()
@@ -50,6 +54,9 @@ TRICKY = [
     "A" * 5000,
     PLAYGROUND,
     "00000000-0000-0000-0000-000000000000",
+    "\ud800",
+    "a\udc80\x00",
+    "1.\u00e9",
 ]
 
 json_leaves = st.one_of(
@@ -58,6 +65,7 @@ json_leaves = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=40),
+    st.text(st.characters(categories=["Cs", "Cc", "Co", "Mn", "So"]), max_size=40),  # lone surrogates, controls...
     st.sampled_from(TRICKY),
 )
 json_values = st.recursive(
@@ -109,11 +117,15 @@ requests = st.one_of(
 @pytest.fixture(scope="module")
 def target(tmp_path_factory):
     server = ServerProcess(tmp_path_factory.mktemp("hostile") / "data").start()
+    bucket = server.data_dir / "s3" / BUCKET
+    bucket.mkdir(parents=True)
+    (bucket / FACE_OBJECT).write_bytes(image_bytes("people/Barack_Obama/obama_small.jpg"))
     client = server.client()
-    for name in (GUARDED, PLAYGROUND):
+    for name in (GUARDED, PLAYGROUND, MEMBERS):
         client.create_collection(CollectionId=name)
         client.index_faces(CollectionId=name, Image={"Bytes": image_bytes("people/Barack_Obama/obama.jpg")})
     client.create_user(CollectionId=GUARDED, UserId="guarded-user")
+    client.create_user(CollectionId=MEMBERS, UserId="fuzz-user")
     yield server, client, _snapshot(client)
     server.stop()
 
@@ -176,6 +188,19 @@ HAND_MADE = [
     ("DetectFaces", json.dumps({"Image": {"Bytes": base64.b64encode(_bomb_png()).decode()}}).encode(), "ImageTooLargeException"),
     ("DetectFaces", json.dumps({"Image": {"Bytes": "QQ==" * 5_000_000}}).encode(), "ImageTooLargeException"),
     ("ListCollections", b'{"MaxResults": 1, "NextToken": "' + b"9" * 200 + b'.00"}', "InvalidPaginationTokenException"),
+    *[
+        (operation, json.dumps({**base, "NextToken": token}).encode(), "InvalidPaginationTokenException")
+        for operation, base in (("ListCollections", {}), ("ListFaces", {"CollectionId": PLAYGROUND}),
+                                ("ListUsers", {"CollectionId": PLAYGROUND}))
+        for token in ("1.\u00e9", "\u00b2.00", "\u0661." + "0" * 32, "1." + "\u00e9" * 32, "1.\x00")
+    ],
+    *[
+        (operation, json.dumps({"ResourceArn": arn, **extra}).encode(), "InvalidParameterException")
+        for operation, extra in (("TagResource", {"Tags": {"a": "b"}}), ("UntagResource", {"TagKeys": ["a"]}),
+                                 ("ListTagsForResource", {}))
+        for arn in (f"arn:aws:rekognition:us-east-1:000000000000:collection/{PLAYGROUND}\ud800",
+                    "arn:aws:rekognition:us-east-1:000000000000:collection/\udc00x")
+    ],
 ]  # fmt: skip
 
 
@@ -186,6 +211,111 @@ def test_hand_made_attacks(target, operation, body, expected):
     server, _, _ = target
     status, _, payload = post(server.url, f"RekognitionService.{operation}", body)
     assert (status, payload["__type"]) == (400, expected), payload
+
+
+IMAGE_READERS = {
+    "DetectFaces": lambda image: {"Image": image},
+    "IndexFaces": lambda image: {"CollectionId": MEMBERS, "Image": image},
+    "SearchFacesByImage": lambda image: {"CollectionId": MEMBERS, "Image": image},
+    "SearchUsersByImage": lambda image: {"CollectionId": MEMBERS, "Image": image},
+    "CompareFaces": lambda image: {"SourceImage": image, "TargetImage": image},
+    "StartFaceDetection": lambda video: {"Video": video},
+    "StartFaceSearch": lambda video: {"CollectionId": MEMBERS, "Video": video},
+}
+UNNAMEABLE_OBJECTS = [
+    ({"Name": "face\x00.jpg"}, "InvalidS3ObjectException"),
+    ({"Name": "x" * 300}, "InvalidS3ObjectException"),
+    ({"Name": "d/" + "x" * 300 + "/face.jpg"}, "InvalidS3ObjectException"),
+    ({"Name": "\ud800.jpg"}, "InvalidParameterException"),
+    ({"Name": FACE_OBJECT, "Version": "\udfff"}, "InvalidParameterException"),
+    ({"Name": FACE_OBJECT, "Version": "v\x00"}, "InvalidS3ObjectException"),
+]
+
+
+@pytest.mark.parametrize(("s3_object", "expected"), UNNAMEABLE_OBJECTS)
+@pytest.mark.parametrize("operation", sorted(IMAGE_READERS))
+def test_object_names_no_file_can_have(target, operation, s3_object, expected):
+    """NUL bytes, lone surrogates and over-long path components in S3 object names (issue 12, item 4)."""
+    server, _, _ = target
+    body = IMAGE_READERS[operation]({"S3Object": {"Bucket": BUCKET, **s3_object}})
+    status, _, payload = post(server.url, f"RekognitionService.{operation}", json.dumps(body).encode())
+    assert (status, payload["__type"]) == (400, expected), payload
+
+
+HOSTILE_TEXT = ["a\x00b", "\x00", "\ud800", "a\udc80z", "\udfff\ud800", "1.\u00e9", "\u00b2", "x" * 300, "y" * 5000]
+"""NUL, lone surrogates, non-ASCII digits and letters, over-long values."""
+
+
+def _valid_value(shape, context: dict):
+    """A value of ``shape`` that validation accepts, aimed at the ``target`` server's real objects."""
+    if shape.type_name == "structure":
+        if shape.name == "Image":
+            return {"S3Object": {"Bucket": BUCKET, "Name": FACE_OBJECT}}
+        if shape.name == "Video":
+            return {"S3Object": {"Bucket": BUCKET, "Name": "absent.mp4"}}
+        return {name: _valid_value(member, context) for name, member in shape.members.items()
+                if name not in ("NextToken", "Version")}  # fmt: skip
+    if shape.type_name == "list":
+        return [_valid_value(shape.member, context)]
+    if shape.type_name == "map":
+        return {_valid_value(shape.key, context): _valid_value(shape.value, context)}
+    if shape.type_name == "string":
+        return shape.enum[0] if shape.enum else context.get(shape.name, "fuzz-value")
+    if shape.type_name in ("integer", "long"):
+        return max(1, shape.metadata.get("min", 1))
+    if shape.type_name in ("float", "double"):
+        return 50.0
+    if shape.type_name == "boolean":
+        return False
+    raise AssertionError(f"no valid value for {shape.type_name}")
+
+
+def _string_paths(shape, path: tuple = ()) -> list[tuple]:
+    """Paths to every string (and map key) in ``shape``; ``"[]"`` is a list item, ``"{key}"`` a map key."""
+    if shape.type_name == "structure":
+        return [p for name, member in shape.members.items() for p in _string_paths(member, (*path, name))]
+    if shape.type_name == "list":
+        return _string_paths(shape.member, (*path, "[]"))
+    if shape.type_name == "map":
+        return [(*path, "{key}"), *_string_paths(shape.value, (*path, "{value}"))]
+    return [path] if shape.type_name == "string" else []
+
+
+def _with_value(body, path: tuple, value):
+    """``body`` with the string at ``path`` replaced (created if the valid body left it out)."""
+    head, *rest = path
+    if head == "[]":
+        return [_with_value(body[0], tuple(rest), value) if rest else value]
+    if head in ("{key}", "{value}"):
+        ((key, item),) = body.items()
+        return {value: item} if head == "{key}" else {key: _with_value(item, tuple(rest), value) if rest else value}
+    return {**body, head: _with_value(body.get(head, {}), tuple(rest), value) if rest else value}
+
+
+@pytest.mark.parametrize("operation", OPERATION_NAMES)
+def test_every_string_member_takes_hostile_text(target, operation):
+    """Each string member (and map key) of each operation, one at a time, set to NUL, lone surrogates,
+    non-ASCII and over-long text in an otherwise valid request: documented errors only, never a 500."""
+    server, client, _ = target
+    face_id = client.list_faces(CollectionId=MEMBERS, MaxResults=1)["Faces"][0]["FaceId"]
+    context = {
+        "CollectionId": MEMBERS,
+        "UserId": "fuzz-user",
+        "FaceId": face_id,
+        "ExternalImageId": "fuzz-image",
+        "ResourceArn": f"arn:aws:rekognition:us-east-1:000000000000:collection/{MEMBERS}",
+        "RoleArn": "arn:aws:iam::123456789012:role/fuzz",
+        "SNSTopicArn": "arn:aws:sns:us-east-1:123456789012:fuzz",
+        "S3Bucket": BUCKET,
+        "TagKey": "fuzz",
+    }
+    shape = rekognition_model().operation_model(operation).input_shape
+    if shape is None:
+        pytest.skip("takes no members")
+    valid = _valid_value(shape, context)
+    for path in _string_paths(shape):
+        for text in HOSTILE_TEXT:
+            _check(server, operation, json.dumps(_with_value(valid, path, text)).encode())
 
 
 def test_nothing_changed_and_server_alive(target):

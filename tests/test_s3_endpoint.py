@@ -6,6 +6,10 @@ import pytest
 from botocore.exceptions import ClientError
 from support import MotoServer, ServerProcess, image_bytes
 
+from rekollect.core.images import MAX_BYTES_S3
+from rekollect.core.objects import S3ObjectSource
+from rekollect.errors import InvalidS3ObjectException
+
 
 @pytest.fixture(scope="module")
 def s3_server():
@@ -41,3 +45,16 @@ def test_images_come_from_the_s3_endpoint(tmp_path, s3_server):
         assert caught.value.response["Error"]["Code"] == "InvalidS3ObjectException"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [("\ud800.jpg", None), ("face.jpg", "\udfff"), ("face\x00.jpg", None), ("x" * 300, None), ("\u00e9" * 1000, None)],
+)
+def test_names_no_object_can_have_are_invalid_s3_objects(s3_server, monkeypatch, name, version):
+    """Lone surrogates cannot be encoded into the request URL; NUL and over-long names name no object."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    s3_server.client("s3").create_bucket(Bucket="names")
+    with pytest.raises(InvalidS3ObjectException):
+        S3ObjectSource(s3_server.url, "us-east-1").read("names", name, version, MAX_BYTES_S3)

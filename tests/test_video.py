@@ -278,6 +278,16 @@ def test_pagination_and_both_sort_orders(rekognition_video, search_job):
     assert error_code(caught) == "InvalidPaginationTokenException"
 
 
+def test_foreign_next_tokens_are_invalid_pagination_tokens(rekognition_video, search_job, detection_job):
+    """Non-ASCII digits and letters in NextToken (issue 12, item 5)."""
+    for get, job_id in ((rekognition_video.get_face_detection, detection_job[0]),
+                        (rekognition_video.get_face_search, search_job[0])):  # fmt: skip
+        for token in ("1.\u00e9", "\u00b2.0", "\u0661." + "0" * 32):
+            with pytest.raises(ClientError) as caught:
+                get(JobId=job_id, MaxResults=1, NextToken=token)
+            assert error_code(caught) == "InvalidPaginationTokenException"
+
+
 def test_completion_message_reaches_the_sns_topic(moto_url, topic, search_job):
     job_id, _, started = search_job
     sqs = aws_client("sqs", moto_url)

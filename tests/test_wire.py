@@ -11,6 +11,7 @@ from email.message import Message
 import pytest
 
 from rekollect.errors import InvalidParameterException
+from rekollect.wire.scalars import check_scalar_values
 from rekollect.wire.service_model import rekognition_model
 from rekollect.wire.validation import parse_request
 
@@ -164,3 +165,26 @@ def test_an_over_long_member_is_not_walked():
     assert caught.value.message.startswith("1 validation error detected: Value '[1, 1, 1, 1, ...]' at 'FaceIds'")
     assert "Member must have length less than or equal to 4096" in caught.value.message
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"NextToken": "1.\ud800"}, "'NextToken'"),
+        ({"Tags": {"k\udc00": "v"}}, "'Tags.key'"),
+        ({"Image": {"S3Object": {"Name": "a\udfffb"}}}, "'Image.S3Object.Name'"),
+        ({"FaceIds": ["ok", "\ud83d"]}, "'FaceIds.2.member'"),
+    ],
+)
+def test_lone_surrogates_anywhere_are_invalid_parameters(body, path):
+    with pytest.raises(InvalidParameterException) as caught:
+        check_scalar_values(body)
+    assert path in caught.value.message and "Unicode scalar values" in caught.value.message
+
+
+def test_scalar_check_accepts_text_and_any_depth():
+    check_scalar_values({"Name": "é😀\x00\U0010ffff", "Tags": {"ключ": ["値"]}})
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    check_scalar_values({"Deep": deep})

@@ -7,13 +7,18 @@ Pose, Quality and five Landmarks; ``ALL`` gives every attribute and all 30 landm
 Computed here (see ``docs/models.md``): AgeRange, Gender, Emotions, EyesOpen, MouthOpen, Smile,
 EyeDirection and the 30 landmarks. ``Beard``, ``Mustache``, ``Eyeglasses``, ``Sunglasses`` and
 ``FaceOccluded`` are never returned: no model in a registry package this project installs computes
-them, and an invented value would be worse than none.
+them, and an invented value would be worse than none; nor is the ``CONFUSED`` emotion (the emotion
+model has no such class). When a request selects any of them (by name or with ``ALL``) and a face
+is returned, the response says so: the notice ``unsupported-attributes`` (the wire layer's header
+``x-rekollect-unsupported-attributes``) lists them by ``FaceDetail`` member, e.g.
+``Beard,Mustache,Emotions.CONFUSED``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..notices import notice
 from ..vision.analyzer import DetectedFace
 from ..vision.attributes import attribute_models
 from ..vision.attributes.geometry import eye_direction, eyes_open, mouth_open, smile
@@ -36,7 +41,18 @@ SINGLE_ATTRIBUTES = frozenset(
         "SUNGLASSES",
     }
 )
-UNSUPPORTED_ATTRIBUTES = frozenset({"BEARD", "MUSTACHE", "EYEGLASSES", "SUNGLASSES", "FACE_OCCLUDED"})
+UNSUPPORTED_MEMBERS = {
+    "BEARD": "Beard",
+    "MUSTACHE": "Mustache",
+    "EYEGLASSES": "Eyeglasses",
+    "SUNGLASSES": "Sunglasses",
+    "FACE_OCCLUDED": "FaceOccluded",
+}
+"""Attributes never computed -> their ``FaceDetail`` member."""
+UNSUPPORTED_ATTRIBUTES = frozenset(UNSUPPORTED_MEMBERS)
+UNSUPPORTED_EMOTION = "Emotions.CONFUSED"
+"""How the notice names the emotion type ``Emotions`` never holds."""
+UNSUPPORTED_NOTICE = "unsupported-attributes"
 _MESH_ATTRIBUTES = frozenset({"EYES_OPEN", "MOUTH_OPEN", "SMILE", "EYE_DIRECTION"})
 
 
@@ -46,9 +62,18 @@ def selected(attributes: list[str] | None) -> frozenset[str]:
     return SINGLE_ATTRIBUTES if "ALL" in names else frozenset(names & SINGLE_ATTRIBUTES)
 
 
+def unsupported(attributes: list[str] | None) -> list[str]:
+    """What the selection asks for that is never returned, by ``FaceDetail`` member (and
+    ``Emotions.CONFUSED``), in the API Reference's attribute order."""
+    chosen = selected(attributes)
+    left_out = [member for name, member in UNSUPPORTED_MEMBERS.items() if name in chosen]
+    return [*left_out, UNSUPPORTED_EMOTION] if "EMOTIONS" in chosen else left_out
+
+
 def attribute_members(face: DetectedFace, image: DecodedImage, attributes: list[str] | None) -> dict[str, Any]:
     """Extra ``FaceDetail`` members for the selection; with ``ALL`` also the 30-type ``Landmarks``
-    (ratios of the image's width and height)."""
+    (ratios of the image's width and height). Records the ``unsupported-attributes`` notice."""
+    notice(UNSUPPORTED_NOTICE, *unsupported(attributes))
     wanted = selected(attributes) - UNSUPPORTED_ATTRIBUTES
     every = bool(attributes) and "ALL" in attributes
     models = attribute_models()

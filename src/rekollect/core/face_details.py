@@ -3,7 +3,7 @@
 Every value is measured: the box and ``Confidence`` from the detector, the five default landmarks
 from the 68-point model, ``Pose`` from a PnP fit, ``Quality`` from the face's pixels. The other
 attributes (and all 30 landmarks) come from ``face_attributes.py``; those no model here computes
-(beard, glasses...) are left out rather than invented.
+(beard, glasses...) are left out rather than invented, and named in a notice.
 """
 
 from __future__ import annotations

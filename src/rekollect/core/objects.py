@@ -2,7 +2,8 @@
 
 ``S3ObjectSource`` reads through boto3 from any S3-compatible endpoint; ``LocalObjectSource`` is
 the embedded default, where a bucket is a sub-folder of one root folder and nothing outside that
-root can be reached. Both raise ``InvalidS3ObjectException`` for a missing or unreadable object and
+root can be reached. Both raise ``InvalidS3ObjectException`` for a missing or unreadable object, and
+for a name no object can have there (AWS's answer for an object it cannot get), and
 ``ImageTooLargeException`` (or the error the caller passes) above the size limit, before reading it.
 """
 
@@ -56,16 +57,20 @@ class LocalObjectSource:
                 raise too_large(f"S3 object size {size} bytes exceeds {max_bytes}")
             return path.read_bytes()
         except OSError:
-            raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {bucket}/{name}") from None
+            raise _unreadable(bucket, name) from None
 
     def path(self, bucket: str, name: str) -> Path:
-        """The file for ``bucket``/``name``; ``InvalidS3ObjectException`` if it would leave the root."""
-        candidate = (self.root / bucket / name).resolve()
-        bucket_root = (self.root / bucket).resolve()
-        if bucket in ("", ".", "..") or bucket_root.parent != self.root or not candidate.is_relative_to(bucket_root):
-            raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {bucket}/{name}")
-        if not candidate.is_file():
-            raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {bucket}/{name}")
+        """The file for ``bucket``/``name``; ``InvalidS3ObjectException`` if it would leave the root or
+        no file can have that name here (a NUL byte, text that is not UTF-8, a component longer than
+        the file system allows: ``ValueError``/``UnicodeError``/``OSError`` from the path calls)."""
+        try:
+            candidate = (self.root / bucket / name).resolve()
+            bucket_root = (self.root / bucket).resolve()
+            inside = bucket_root.parent == self.root and candidate.is_relative_to(bucket_root)
+            if bucket in ("", ".", "..") or not inside or not candidate.is_file():
+                raise _unreadable(bucket, name)
+        except (OSError, ValueError) as error:  # UnicodeEncodeError is a ValueError
+            raise _unreadable(bucket, name) from error
         return candidate
 
 
@@ -98,3 +103,10 @@ class S3ObjectSource:
             return response["Body"].read(max_bytes + 1)[: max_bytes + 1]
         except (ClientError, BotoCoreError) as error:
             raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {error}") from None
+        except UnicodeError:  # botocore encodes the key into the URL: text that is not UTF-8 names no object
+            raise _unreadable(bucket, name) from None
+
+
+def _unreadable(bucket: str, name: str) -> InvalidS3ObjectException:
+    shown = f"{bucket}/{name}"[:300].encode("utf-8", "backslashreplace").decode("utf-8")
+    return InvalidS3ObjectException(f"Unable to get object metadata from S3: {shown}")

@@ -2,7 +2,8 @@
 
 A token is ``<cursor>.<mac>``: the store's cursor and an HMAC-SHA256 (truncated to 128 bits) of the
 cursor and the listing it belongs to, keyed by a secret kept in the data directory. A token that
-was altered, or used for another listing, raises ``InvalidPaginationTokenException``.
+was altered, used for another listing, or is not of that form at all (any text can arrive in
+``NextToken``) raises ``InvalidPaginationTokenException``.
 
 The secret, ``<data-dir>/pagination.key``, is 32 random bytes created once: written to a temporary
 file, fsynced, then hard-linked to its name, which fails if the name exists, so processes racing
@@ -16,6 +17,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -23,6 +25,10 @@ from ..errors import InvalidPaginationTokenException
 from ..startup import StartupRefused
 
 KEY_BYTES = 32
+
+_TOKEN = re.compile(r"(?P<cursor>[0-9]{1,19})\.(?P<mac>[0-9a-f]{32})", re.ASCII)
+"""What ``token`` makes: a decimal cursor (a 64-bit SQLite row id or offset at most) and the hex MAC.
+Anything else (other digits, non-ASCII text that ``hmac.compare_digest`` refuses) is not ours."""
 
 
 class TokenSigner:
@@ -56,10 +62,11 @@ class TokenSigner:
         """The cursor inside ``token``; ``InvalidPaginationTokenException`` if it is not ours."""
         if token is None:
             return None
-        text, _, mac = token.partition(".")
-        if not text.isdigit() or not hmac.compare_digest(mac, self._mac(int(text), listing)):
+        shape = _TOKEN.fullmatch(token)
+        if shape is None or not hmac.compare_digest(shape["mac"], self._mac(int(shape["cursor"]), listing)):
             raise InvalidPaginationTokenException("Invalid pagination token")
-        return int(text)
+        return int(shape["cursor"])
+
 
 
 def _create_key(path: Path) -> None:

@@ -10,9 +10,12 @@ LOW_CONFIDENCE     detector ``Confidence`` (0–100) below                     5
 EXTREME_POSE       largest of ``|Pose.Yaw|``, ``|Pose.Pitch|`` (deg) above   85    75     40
 LOW_BRIGHTNESS     ``Quality.Brightness`` (0–100) below                      5     10     25
 LOW_SHARPNESS      ``Quality.Sharpness`` (0–100) below                       5     10     40
-SMALL_BOUNDING_BOX shorter side of the face box (pixels) below               20    32     64
+SMALL_BOUNDING_BOX shorter side of the face box (decoded pixels, *) below   20    32     64
 LOW_FACE_QUALITY   share of the face box inside the image (0–1) below        0.3   0.5    0.9
 ================== ========================================================= ===== ====== =====
+
+(*) of the decoded image, which is reduced when larger than 1920x1080 (``images.py``): as AWS asks
+for proportionally larger faces in larger images, the limit is then relative to the image size.
 
 ``Confidence``, ``Pose`` and ``Quality`` are the values ``FaceDetail`` reports (see
 ``face_details.py``). ``MEDIUM`` keeps every real face the detector finds in the shared photo set

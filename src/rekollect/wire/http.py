@@ -1,9 +1,11 @@
 """The AWS JSON 1.1 endpoint: one Starlette route that speaks Rekognition's wire protocol.
 
 A request is ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>`` and a JSON body
-(``Content-Type: application/x-amz-json-1.1``). The body is validated against the operation's
-input shape, handed to the operation as a plain ``dict``, and the operation's ``dict`` result is
-serialized through the output shape. Errors go out as AWS sends them: HTTP 400 (500 for
+(``Content-Type: application/x-amz-json-1.1``). The body's text must be Unicode scalar values
+(``scalars.py``); it is validated against the operation's input shape, handed to the operation as
+a plain ``dict``, and the operation's ``dict`` result is serialized through the output shape;
+notices the operation recorded (``rekollect.notices``) become ``x-rekollect-<name>`` headers.
+Errors go out as AWS sends them: HTTP 400 (500 for
 ``InternalServerError``), body ``{"__type": ..., "message": ...}``, headers ``x-amzn-RequestId``
 and ``x-amzn-ErrorType``.
 
@@ -39,6 +41,9 @@ from ..errors import (
     SerializationException,
     UnknownOperationException,
 )
+from ..notices import Notices
+from ..notices import collect as collect_notices
+from .scalars import check_scalar_values
 from .serialization import serialize_response
 from .service_model import rekognition_model
 from .sigv4 import SignedRequest
@@ -63,6 +68,9 @@ class Guard(Protocol):
 
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+NOTICE_HEADER_PREFIX = "x-rekollect-"
+"""A successful response carries each notice the operation recorded (``rekollect.notices``) as the
+header ``x-rekollect-<name>: <value>,<value>...``."""
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 """Two 5 MB images in base64 (CompareFaces) fit with room to spare."""
 MAX_JSON_SEPARATORS = 50_000
@@ -93,15 +101,21 @@ def create_wire_app(
             body = await _read_body(request, max_body_bytes, has_blob=_takes_blob(operation.input_shape))
             signed = _signed_request(request, body)
 
-            def run() -> str:
+            def run() -> tuple[str, Notices]:
                 caller = guard.authenticate(signed) if guard is not None else None
                 params = parse_request(operation.input_shape, _decode_json(body))
                 if guard is not None:
                     guard.authorize(caller, name, params)
-                return json.dumps(serialize_response(operation.output_shape, operations[name](params)))
+                with collect_notices() as notices:
+                    result = operations[name](params)
+                return json.dumps(serialize_response(operation.output_shape, result)), notices
 
-            payload = await run_in_threadpool(run)
-            return Response(payload, media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id})
+            payload, notices = await run_in_threadpool(run)
+            return Response(
+                payload,
+                media_type=CONTENT_TYPE,
+                headers={"x-amzn-RequestId": request_id, **_notice_headers(notices)},
+            )
         except RekognitionError as error:
             return _error_response(error, request_id)
         except ClientDisconnect:
@@ -177,7 +191,12 @@ def _decode_json(body: bytes) -> dict[str, Any]:
         raise SerializationException(f"Request body is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise SerializationException("Request body must be a JSON object")
+    check_scalar_values(value)
     return value
+
+
+def _notice_headers(notices: Notices) -> dict[str, str]:
+    return {f"{NOTICE_HEADER_PREFIX}{name}": ",".join(values) for name, values in notices.items() if values}
 
 
 def _error_response(error: RekognitionError, request_id: str) -> Response:
