@@ -82,6 +82,19 @@ def test_compare_faces_matches_the_same_person(rekognition):
     assert len(similarities) == 3 and similarities == sorted(similarities, reverse=True)
 
 
+def test_one_pair_has_one_similarity_everywhere(rekognition, collection):
+    """CompareFaces, SearchFaces and SearchFacesByImage report the same Similarity for the same two faces."""
+    rekognition.index_faces(CollectionId=collection, Image={"Bytes": image_bytes("people/Barack_Obama/obama.jpg")})
+    probe = image_bytes("people/Barack_Obama/obama2.jpg")
+    compared = rekognition.compare_faces(
+        SourceImage={"Bytes": probe}, TargetImage={"Bytes": image_bytes("people/Barack_Obama/obama.jpg")}
+    )["FaceMatches"][0]["Similarity"]
+    searched = rekognition.search_faces_by_image(CollectionId=collection, Image={"Bytes": probe})["FaceMatches"]
+    probe_face = rekognition.index_faces(CollectionId=collection, Image={"Bytes": probe})["FaceRecords"][0]["Face"]
+    by_face = rekognition.search_faces(CollectionId=collection, FaceId=probe_face["FaceId"])["FaceMatches"]
+    assert compared == searched[0]["Similarity"] == by_face[0]["Similarity"]
+
+
 def test_compare_faces_of_different_people(rekognition):
     result = rekognition.compare_faces(
         SourceImage={"Bytes": image_bytes("people/Barack_Obama/obama.jpg")},

@@ -61,6 +61,15 @@ def test_same_image_and_external_id_is_not_stored_twice(rekognition, collection)
     assert rekognition.describe_collection(CollectionId=collection)["FaceCount"] == 2
 
 
+def test_same_image_without_external_id_is_indexed_again(rekognition, collection):
+    """AWS promises no duplicates only for the same ExternalImageId: without one, each call indexes."""
+    first = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image_bytes(OBAMA)})
+    again = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image_bytes(OBAMA)})
+    assert first["FaceRecords"][0]["Face"]["FaceId"] != again["FaceRecords"][0]["Face"]["FaceId"]
+    assert first["FaceRecords"][0]["Face"]["ImageId"] != again["FaceRecords"][0]["Face"]["ImageId"]
+    assert rekognition.describe_collection(CollectionId=collection)["FaceCount"] == 2
+
+
 def test_list_and_delete_faces(rekognition, collection):
     indexed = rekognition.index_faces(CollectionId=collection, Image={"Bytes": image_bytes(GROUP)})
     ids = [record["Face"]["FaceId"] for record in indexed["FaceRecords"]]

@@ -4,7 +4,10 @@ Semantics follow the AWS Rekognition API Reference: faces are indexed largest fi
 ``MaxFaces`` keeps the largest (the rest are ``UnindexedFaces`` with ``EXCEEDS_MAX_FACES``);
 matches are ordered by ``Similarity``, highest first, and filtered by ``FaceMatchThreshold``
 (default 80). Indexing the same image bytes with the same ``ExternalImageId`` again returns the
-faces stored the first time instead of storing duplicates.
+faces stored the first time instead of storing duplicates; without an ``ExternalImageId`` every
+call indexes the image again, as on AWS ("If you provide the same image, specify the same
+collection, and use the same external ID in the IndexFaces operation, Amazon Rekognition doesn't
+save duplicate face metadata").
 """
 
 from __future__ import annotations
@@ -183,6 +186,10 @@ def search_faces_by_image(service: FaceService, request: dict[str, Any]) -> dict
 def _already_indexed(
     service: FaceService, collection_id: str, content_hash: str, external_image_id: str | None
 ) -> list[FaceRecord] | None:
+    """The faces stored from the same bytes with the same ``ExternalImageId``; ``None`` when there are
+    none or no ``ExternalImageId`` is given (AWS de-duplicates only by the external id)."""
+    if external_image_id is None:
+        return None
     image_id = service.store.find_image(collection_id, content_hash, external_image_id)
     return None if image_id is None else service.store.faces_of_image(collection_id, image_id)
 

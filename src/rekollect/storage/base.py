@@ -123,7 +123,7 @@ class MetadataStore(Protocol):
         ...
 
     # Faces
-    def find_image(self, collection_id: str, content_hash: str, external_image_id: str | None) -> str | None:
+    def find_image(self, collection_id: str, content_hash: str, external_image_id: str) -> str | None:
         """ImageId of an image already indexed with these bytes and ExternalImageId, or ``None``."""
         ...
 

@@ -236,10 +236,10 @@ class SqliteStore:
 
     # Faces
 
-    def find_image(self, collection_id: str, content_hash: str, external_image_id: str | None) -> str | None:
+    def find_image(self, collection_id: str, content_hash: str, external_image_id: str) -> str | None:
         with self._db.lock:
             row = self._db.connection.execute(
-                "SELECT image_id FROM images WHERE collection_id = ? AND content_hash = ? AND external_image_id IS ?",
+                "SELECT image_id FROM images WHERE collection_id = ? AND content_hash = ? AND external_image_id = ?",
                 (collection_id, content_hash, external_image_id),
             ).fetchone()
         return None if row is None else row[0]

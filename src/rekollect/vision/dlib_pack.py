@@ -49,10 +49,10 @@ from .blazeface import BlazeFaceProposer, Proposal
 from .boxes import Box, landmark_box, overlap
 from .dlib_resnet_weights import CHIP_SIZE
 from .resnet_onnx import ResNetOnnx
+from .similarity import LogisticSimilarity
 
 _CONFIDENCE_SLOPE = 3.0
-_SIMILARITY_MIDPOINT = 0.689
-_SIMILARITY_SCALE = 0.05
+_SIMILARITY = LogisticSimilarity(midpoint=0.689, scale=0.05)
 _CROP_MARGIN = 2.6
 """Side of the square cut around a proposal, in proposal widths (HOG needs the face's surroundings)."""
 _VERIFY_FACE_SIZE = 100.0
@@ -168,15 +168,11 @@ class DlibFaceAnalyzer:
 
     def similarity(self, distances: np.ndarray) -> np.ndarray:
         """Logistic map of Euclidean distance to 0–100 (80 at d = 0.62, 50 at d = 0.689)."""
-        return 100.0 / (1.0 + np.exp((np.asarray(distances) - _SIMILARITY_MIDPOINT) / _SIMILARITY_SCALE))
+        return _SIMILARITY.similarity(distances)
 
     def distance_at(self, similarity: float) -> float:
         """Inverse of ``similarity``: ``d = 0.689 + 0.05 * ln(100 / s - 1)``; every distance for s ≤ 0."""
-        if similarity <= 0.0:
-            return float("inf")
-        if similarity >= 100.0:
-            return 0.0
-        return max(0.0, _SIMILARITY_MIDPOINT + _SIMILARITY_SCALE * math.log(100.0 / similarity - 1.0))
+        return _SIMILARITY.distance_at(similarity)
 
 
 @functools.cache

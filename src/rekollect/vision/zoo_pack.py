@@ -16,7 +16,7 @@
   length and weighted by ``SFACE_WEIGHT`` and ``DLIB_WEIGHT`` (squares sum to 1), concatenated
   into one 256-d unit vector. The squared Euclidean distance of two such vectors is the weighted
   sum of the two models' cosine distances, so one vector search computes the fused score.
-- ``Similarity = 100 / (1 + exp((d - _SIMILARITY_MIDPOINT) / _SIMILARITY_SCALE))``, calibrated on
+- ``Similarity = 100 / (1 + exp((d - 0.898) / 0.035))`` (``LogisticSimilarity``), calibrated on
   LFW View-2 folds 2–5 (``_DISTANCE_AT_80``, ``_DISTANCE_AT_50``): the default threshold 80 admitted
   no false accept there, and 2 of 1,500 different-person pairs on folds 6–10 (2 of 2,700 on the
   whole dev set, 0.07 %) while accepting 99.40 % of the same-person pairs of folds 6–10
@@ -35,6 +35,7 @@ from ..cores import available_cores
 from .analyzer import DetectedFace
 from .dlib_pack import DlibFaceAnalyzer, shape_predictor
 from .sface import SFaceEmbedder, align
+from .similarity import LogisticSimilarity
 from .yunet import MIN_SCORE, YuNetDetector
 
 MODEL_VERSION = "2.0"
@@ -48,8 +49,7 @@ _DISTANCE_AT_80 = 0.849
 folds 2–5 (0.8497)."""
 _DISTANCE_AT_50 = 0.898
 """Fused distance that maps to Similarity 50: the cut of best accuracy on folds 2–5."""
-_SIMILARITY_MIDPOINT = _DISTANCE_AT_50
-_SIMILARITY_SCALE = (_DISTANCE_AT_50 - _DISTANCE_AT_80) / math.log(4.0)
+_SIMILARITY = LogisticSimilarity(midpoint=_DISTANCE_AT_50, scale=(_DISTANCE_AT_50 - _DISTANCE_AT_80) / math.log(4.0))
 _CONFIDENCE_SLOPE = math.log(99.0) / (0.9 - MIN_SCORE)
 _HOG_SIDE = 1.079
 """dlib HOG box side over YuNet box width (median; 5th–95th percentile 0.95–1.24)."""
@@ -115,15 +115,11 @@ class ZooFaceAnalyzer:
 
     def similarity(self, distances: np.ndarray) -> np.ndarray:
         """Logistic map of Euclidean distance to 0–100 (see the module docstring)."""
-        return 100.0 / (1.0 + np.exp((np.asarray(distances) - _SIMILARITY_MIDPOINT) / _SIMILARITY_SCALE))
+        return _SIMILARITY.similarity(distances)
 
     def distance_at(self, similarity: float) -> float:
         """Inverse of ``similarity``; every distance for s ≤ 0."""
-        if similarity <= 0.0:
-            return float("inf")
-        if similarity >= 100.0:
-            return 0.0
-        return max(0.0, _SIMILARITY_MIDPOINT + _SIMILARITY_SCALE * math.log(100.0 / similarity - 1.0))
+        return _SIMILARITY.distance_at(similarity)
 
 
 def _mirror_averaged_fit(predictor: dlib.shape_predictor, image: np.ndarray, start: dlib.rectangle) -> np.ndarray:
