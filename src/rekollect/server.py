@@ -72,6 +72,7 @@ def build_service(settings: Settings) -> FaceService:
         Notifier(settings.sns_endpoint_url, settings.video_webhook_url),
         sample_rate=settings.video_sample_rate,
         max_jobs=settings.video_max_jobs,
+        analysis_threads=cores,
     )
     service.videos.run_worker(resume=index.is_writer)
     return service

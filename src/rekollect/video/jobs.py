@@ -64,7 +64,8 @@ class VideoJobs:
     """Starts, runs, persists and resumes stored-video jobs for one ``FaceService``.
 
     ``sample_rate`` is the number of frames analysed per second of video; ``max_jobs`` the most
-    jobs ``IN_PROGRESS`` at once.
+    jobs ``IN_PROGRESS`` at once; ``analysis_threads`` frames of a job are analysed at once
+    (``parallel.analysed_in_order``).
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class VideoJobs:
         *,
         sample_rate: float,
         max_jobs: int,
+        analysis_threads: int = 1,
     ) -> None:
         if sample_rate <= 0 or max_jobs < 1:
             raise ValueError("the video sampling rate must be positive and the job limit at least 1")
@@ -85,6 +87,7 @@ class VideoJobs:
         self.notifier = notifier
         self.sample_rate = sample_rate
         self.max_jobs = max_jobs
+        self.analysis_threads = analysis_threads
         self._lock = threading.Lock()
         self._queue: queue.Queue[str] = queue.Queue()
         spool.mkdir(parents=True, exist_ok=True)
@@ -170,9 +173,11 @@ class VideoJobs:
             if job.api == FACE_SEARCH:
                 request = job.request
                 searched = self.service.collection(request["CollectionId"])
-                rows = face_search_rows(self.service, request["CollectionId"], request["FaceMatchThreshold"], frames)
+                rows = face_search_rows(
+                    self.service, request["CollectionId"], request["FaceMatchThreshold"], frames, self.analysis_threads
+                )
             else:
-                rows = face_detection_rows(self.service, job.request["FaceAttributes"], frames)
+                rows = face_detection_rows(self.service, job.request["FaceAttributes"], frames, self.analysis_threads)
         except (VideoError, RekognitionError) as error:
             self._finish(job, FAILED, str(error), metadata, [])
         except Exception:
