@@ -8,7 +8,8 @@ import pytest
 from PIL import Image, ImageOps
 from support import manifest
 
-from rekollect.vision.blazeface import min_face_size, tile_sides
+from rekollect.vision.blazeface import tile_sides
+from rekollect.vision.boxes import min_face_size
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer
 
 

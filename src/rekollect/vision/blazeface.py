@@ -27,15 +27,12 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from .attributes.model_files import model_path
-from .boxes import Box, overlap
+from .boxes import Box, min_face_size, overlap
 
 MODEL_FILE = "face_detection_full_range_sparse.tflite"
 INPUT_SIZE = 192
 SMALLEST_FACE_AT_INPUT = 16.0
 """Face width (pixels of the 192 input) the model still finds reliably (see the module docstring)."""
-
-AWS_MIN_FACE = 40.0
-"""Smallest detectable face in images up to 1920 × 1080, pixels (AWS's documented limit)."""
 
 _GRID = 48
 _SUPPRESSION_IOU = 0.3
@@ -48,11 +45,6 @@ class Proposal:
 
     box: Box
     score: float
-
-
-def min_face_size(width: int, height: int) -> float:
-    """Smallest face to detect, pixels: 40, scaled up for images beyond 1920 × 1080 (AWS's rule)."""
-    return AWS_MIN_FACE * max(1.0, width / 1920, height / 1080)
 
 
 def tile_sides(width: int, height: int) -> list[int]:

@@ -6,12 +6,21 @@ import numpy as np
 
 Box = tuple[float, float, float, float]
 
+AWS_MIN_FACE = 40.0
+"""Smallest detectable face in images up to 1920 × 1080, pixels (AWS, "Guidelines and quotas in Amazon
+Rekognition"); larger images need proportionally larger faces."""
+
 BOX_SCALE = 1.07
 """Box width over the 68 landmarks' width: the median ratio of HOG's box to it on the shared photos
 (5th–95th percentile 0.96–1.21)."""
 BOX_RAISE = 0.10
 """How far the box centre sits above the landmarks' centre, in landmark widths (HOG's box, median
 over the shared photos; 5th–95th percentile 0.04–0.18)."""
+
+
+def min_face_size(width: int, height: int) -> float:
+    """Smallest face to detect, pixels: 40, scaled up for images beyond 1920 × 1080 (AWS's rule)."""
+    return AWS_MIN_FACE * max(1.0, width / 1920, height / 1080)
 
 
 def overlap(a: Box, b: Box) -> float:

@@ -31,11 +31,9 @@ import cv2
 import numpy as np
 
 from .attributes.model_files import model_path
-from .boxes import Box
+from .boxes import Box, min_face_size
 from .zoo_install import YUNET_MODEL
 
-AWS_MIN_FACE = 40.0
-"""Smallest detectable face in images up to 1920 × 1080, pixels (AWS's documented limit)."""
 SMALLEST_FACE_AT_INPUT = 24.0
 """Width, pixels of YuNet's input, that the smallest face AWS promises is scaled to."""
 MIN_SCORE = 0.6
@@ -59,11 +57,6 @@ class YuNetFace:
     box: Box
     keypoints: np.ndarray
     score: float
-
-
-def min_face_size(width: int, height: int) -> float:
-    """Smallest face to detect, pixels: 40, scaled up for images beyond 1920 × 1080 (AWS's rule)."""
-    return AWS_MIN_FACE * max(1.0, width / 1920, height / 1080)
 
 
 class YuNetDetector:
