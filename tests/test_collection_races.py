@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,7 @@ from support import FACES, image_bytes
 from rekollect.config import Settings
 from rekollect.errors import ResourceNotFoundException
 from rekollect.operations import bind_operations
-from rekollect.server import build_service, shut_down
+from rekollect.server import build_service, build_videos, open_stores, shut_down
 from rekollect.storage.base import CollectionRecord
 from rekollect.storage.sqlite import SqliteStore
 
@@ -57,11 +58,14 @@ def service(tmp_path_factory) -> Iterator[tuple[Any, dict, DeletesDuring]]:
     root = tmp_path_factory.mktemp("races")
     (root / "buckets" / "videos").mkdir(parents=True)
     shutil.copyfile(FACES / "video" / "short_hamilton_clip.mp4", root / "buckets" / "videos" / "clip.mp4")
-    service = build_service(Settings(data_dir=root / "data", s3_local_root=root / "buckets"))
+    settings = Settings(data_dir=root / "data", s3_local_root=root / "buckets")
+    stores = open_stores(settings)
+    service = build_service(settings, stores)
+    videos = build_videos(settings, service, stores)
     proxy = DeletesDuring(service.store, SqliteStore(root / "data" / "rekollect.sqlite3"))
     service.store = proxy
-    yield service, bind_operations(service), proxy
-    shut_down(service)
+    yield service, bind_operations(service, videos), proxy
+    shut_down(service, threading.Event())
 
 
 def _setup(call: dict, name: str) -> dict[str, str]:

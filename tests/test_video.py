@@ -394,7 +394,7 @@ def _remux_to_mov(source: Path, target: Path) -> None:
 
 def test_jobs_survive_a_crash_and_respect_the_limit(tmp_path):
     """MOV input; at most 2 jobs in progress; after ``kill -9`` finished results stay, unfinished jobs resume
-    (or fail with a message when their spooled video is gone)."""
+    at once (or fail with a message when both their spooled video and the object are gone)."""
     (tmp_path / "buckets" / "videos").mkdir(parents=True)
     _remux_to_mov(CLIP, tmp_path / "buckets" / "videos" / "clip.mov")
     args = ("--s3-local-root", str(tmp_path / "buckets"), "--video-max-jobs", "2")
@@ -415,6 +415,7 @@ def test_jobs_survive_a_crash_and_respect_the_limit(tmp_path):
     finally:
         first.stop(signal.SIGKILL)
     (tmp_path / "data" / "video-spool" / queued).unlink()
+    (tmp_path / "buckets" / "videos" / "clip.mov").unlink()
 
     second = ServerProcess(tmp_path / "data", *args).start()
     try:
@@ -423,7 +424,7 @@ def test_jobs_survive_a_crash_and_respect_the_limit(tmp_path):
         resumed = wait_for(client.get_face_detection, running)
         assert resumed["JobStatus"] == "SUCCEEDED" and resumed["Faces"] == finished["Faces"]
         lost = client.get_face_detection(JobId=queued)
-        assert lost["JobStatus"] == "FAILED" and "server stopped" in lost["StatusMessage"]
+        assert lost["JobStatus"] == "FAILED" and "no longer available" in lost["StatusMessage"]
     finally:
         second.stop()
 

@@ -25,6 +25,9 @@ flag                     variable                         default
 ``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
 ``--vision-threads``     ``REKOLLECT_VISION_THREADS``     ``0``: cores available / workers
 ``--face-model-version`` ``REKOLLECT_FACE_MODEL_VERSION`` ``2.0`` for new collections
+``--database-url``       ``REKOLLECT_DATABASE_URL``       none: SQLite in the data directory
+``--snapshot-url``       ``REKOLLECT_SNAPSHOT_URL``       none: index snapshots only on local disk
+``--job-lease``          ``REKOLLECT_JOB_LEASE``          ``30`` seconds a video job is held
 =======================  ===============================  ================================
 
 ``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
@@ -73,6 +76,9 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
     serve.add_argument("--face-model-version", choices=FACE_MODEL_VERSIONS, default=_env("FACE_MODEL_VERSION", "2.0"))
+    serve.add_argument("--database-url", default=_env("DATABASE_URL"), help="postgresql://... for several nodes")
+    serve.add_argument("--snapshot-url", default=_env("SNAPSHOT_URL"), help="s3://bucket/prefix for index snapshots")
+    serve.add_argument("--job-lease", type=float, default=float(_env("JOB_LEASE", "30") or 30))
     serve.add_argument(
         "--accept-data-loss",
         action="store_true",
@@ -83,6 +89,12 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         parser.error("--workers and --ann-threshold must be at least 1")
     if not (args.header_timeout > 0 and args.body_timeout > 0):
         parser.error("--header-timeout and --body-timeout must be positive numbers of seconds")
+    if args.job_lease <= 0:
+        parser.error("--job-lease must be a positive number of seconds")
+    if args.snapshot_url and not args.snapshot_url.startswith("s3://"):
+        parser.error("--snapshot-url must be s3://bucket/prefix")
+    if args.database_url and not args.database_url.startswith(("postgresql://", "postgres://")):
+        parser.error("--database-url must be a postgresql:// URL")
     if args.vision_threads < 0:
         parser.error("--vision-threads must be at least 0 (0: automatic)")
     for proxy in filter(None, (item.strip() for item in args.trusted_proxies.split(","))):
@@ -112,6 +124,9 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         vision_threads=args.vision_threads,
         face_model_version=args.face_model_version,
         accept_data_loss=args.accept_data_loss,
+        database_url=args.database_url,
+        snapshot_url=args.snapshot_url,
+        job_lease_seconds=args.job_lease,
     )
 
 

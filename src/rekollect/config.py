@@ -41,6 +41,11 @@ class Settings:
     searched through the approximate index (exactly below). Each process runs its neural
     networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
     New collections get face model ``face_model_version`` (one of ``FACE_MODEL_VERSIONS``).
+    ``database_url`` (``postgresql://...``) keeps all shared state in PostgreSQL, for several nodes;
+    without it the store is SQLite in ``data_dir``. ``snapshot_url`` (``s3://bucket/prefix``, read
+    through ``s3_endpoint_url``) is where index snapshots are shared between nodes. A video job is
+    held by its worker for ``job_lease_seconds`` at a time (renewed while it runs); a dead worker's
+    job is taken over after that.
     ``accept_data_loss`` serves a store that lost acknowledged writes (it is behind its own index
     snapshot) instead of refusing to start (``core.index_sync``).
     """
@@ -66,6 +71,9 @@ class Settings:
     vision_threads: int = 0
     face_model_version: str = "2.0"
     accept_data_loss: bool = False
+    database_url: str | None = None
+    snapshot_url: str | None = None
+    job_lease_seconds: float = 30.0
 
     _PATHS = ("data_dir", "s3_local_root", "credentials_file")
 

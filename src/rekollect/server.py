@@ -7,7 +7,9 @@ import datetime as dt
 import functools
 import logging
 import os
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import uvicorn
@@ -16,15 +18,21 @@ from starlette.applications import Starlette
 from .config import Settings
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
-from .core.pagination import TokenSigner
+from .core.pagination import KEY_BYTES, TokenSigner
 from .core.service import FaceService
 from .cores import available_cores
+from .health import health_route
 from .index.tiered import TieredIndex
 from .operations import bind_operations
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
 from .startup import StartupRefused
-from .storage.jobs import JobStore
+from .storage.base import MetadataStore
+from .storage.jobs import JobStore, SqliteJobStore
+from .storage.postgres import PostgresStore
+from .storage.postgres_db import PostgresDatabase
+from .storage.postgres_jobs import PostgresJobStore
+from .storage.snapshot_mirror import SnapshotMirror
 from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
@@ -39,10 +47,37 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def build_service(settings: Settings) -> FaceService:
-    """The embedded default: SQLite store, tiered in-memory index following the store's change log
-    (snapshots in ``<data-dir>/index``), face models 1.0 (dlib) and 2.0 (YuNet + SFace, the default
-    for new collections), local or S3 objects."""
+@dataclass
+class Stores:
+    """Where a node keeps its state: metadata, video jobs, and the pagination key."""
+
+    metadata: MetadataStore
+    jobs: JobStore
+    tokens: TokenSigner
+    follow_changes: Callable[[Callable[[], None], threading.Event], None] | None = None
+    """Runs a callback at each change-log commit until the event is set (PostgreSQL only)."""
+
+
+def open_stores(settings: Settings) -> Stores:
+    """PostgreSQL when ``database_url`` is set (all shared state in one database, for several
+    nodes), else the embedded default: SQLite files and a key file in ``data_dir``."""
+    if settings.database_url:
+        database = PostgresDatabase(settings.database_url, max_connections=max(8, 2 * available_cores()))
+        store = PostgresStore(database)
+        return Stores(
+            store, PostgresJobStore(database), TokenSigner(store.secret("pagination", KEY_BYTES)), store.follow_changes
+        )
+    return Stores(
+        SqliteStore(settings.data_dir / "rekollect.sqlite3"),
+        SqliteJobStore(settings.data_dir / "jobs.sqlite3"),
+        TokenSigner.for_data_dir(settings.data_dir),
+    )
+
+
+def build_service(settings: Settings, stores: Stores) -> FaceService:
+    """The face service on ``stores``: a tiered in-memory index following the store's change log
+    (snapshots in ``<data-dir>/index``, shared through ``snapshot_url`` when set), face models 1.0
+    (dlib) and 2.0 (YuNet + SFace, the default for new collections), local or S3 objects."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     objects: ObjectSource
     if settings.s3_endpoint_url:
@@ -50,32 +85,48 @@ def build_service(settings: Settings) -> FaceService:
     else:
         settings.local_object_root.mkdir(parents=True, exist_ok=True)
         objects = LocalObjectSource(settings.local_object_root)
-    store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
     cores = max(1, available_cores() // settings.workers)
     vectors = TieredIndex(ann_threshold=settings.ann_threshold, search_threads=cores)
-    index = SyncedIndex(store, vectors, settings.data_dir / "index", accept_data_loss=settings.accept_data_loss)
+    mirror = (
+        SnapshotMirror(settings.snapshot_url, settings.s3_endpoint_url, settings.region)
+        if settings.snapshot_url
+        else None
+    )
+    index = SyncedIndex(
+        stores.metadata,
+        vectors,
+        settings.data_dir / "index",
+        accept_data_loss=settings.accept_data_loss,
+        mirror=mirror,
+    )
     threads = settings.vision_threads or cores
     dlib_pack = DlibFaceAnalyzer(threads=threads)
     service = FaceService(
-        store=store,
+        store=stores.metadata,
         index=index,
         packs=ModelPacks([dlib_pack, ZooFaceAnalyzer(dlib_pack, threads=threads)], default=settings.face_model_version),
         objects=objects,
-        tokens=TokenSigner.for_data_dir(settings.data_dir),
+        tokens=stores.tokens,
         arn_prefix=arn_prefix(settings),
     )
     index.open()
-    service.videos = VideoJobs(
+    return service
+
+
+def build_videos(settings: Settings, service: FaceService, stores: Stores) -> VideoJobs:
+    """The stored-video jobs of ``service``, with this process's worker running."""
+    videos = VideoJobs(
         service,
-        JobStore(settings.data_dir / "jobs.sqlite3"),
+        stores.jobs,
         settings.data_dir / "video-spool",
         Notifier(settings.sns_endpoint_url, settings.video_webhook_url),
         sample_rate=settings.video_sample_rate,
         max_jobs=settings.video_max_jobs,
-        analysis_threads=cores,
+        analysis_threads=max(1, available_cores() // settings.workers),
+        lease_seconds=settings.job_lease_seconds,
     )
-    service.videos.run_worker(resume=index.is_writer)
-    return service
+    videos.run_worker()
+    return videos
 
 
 def build_guard(settings: Settings) -> RequestGuard:
@@ -99,12 +150,25 @@ def arn_prefix(settings: Settings) -> str:
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     """The ASGI app for ``settings``; shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
-    service = build_service(settings)
-    return create_wire_app(bind_operations(service), guard=guard, on_shutdown=lambda: shut_down(service))
+    stores = open_stores(settings)
+    service = build_service(settings, stores)
+    videos = build_videos(settings, service, stores)
+    stop = threading.Event()
+    if stores.follow_changes is not None and isinstance(service.index, SyncedIndex):
+        follow = functools.partial(stores.follow_changes, service.index.sync, stop)
+        threading.Thread(target=follow, name="change-log", daemon=True).start()
+    return create_wire_app(
+        bind_operations(service, videos),
+        guard=guard,
+        on_shutdown=lambda: shut_down(service, stop),
+        extra_routes=[health_route(service.index)] if isinstance(service.index, SyncedIndex) else [],
+    )
 
 
-def shut_down(service: FaceService) -> None:
-    """Write the last index snapshot (snapshot-writer process), as the README promises at shutdown."""
+def shut_down(service: FaceService, stop: threading.Event) -> None:
+    """Stop following the change log and write the last index snapshot (snapshot-writer process),
+    as the README promises at shutdown."""
+    stop.set()
     if isinstance(service.index, SyncedIndex):
         service.index.close()
 
@@ -127,6 +191,8 @@ def worker_app() -> Starlette:
 
 def check_data_dir(settings: Settings) -> None:
     """What would make every worker refuse to start (``StartupRefused``), checked once before spawning them."""
+    if settings.database_url:
+        return  # each node checks its own snapshot against the shared database
     TokenSigner.for_data_dir(settings.data_dir)
     store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
     try:

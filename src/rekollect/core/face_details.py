@@ -1,4 +1,4 @@
-"""Rekognition ``FaceDetail`` and ``BoundingBox`` values from a detected face.
+"""Rekognition ``FaceDetail`` and ``BoundingBox`` values from a detected face, and ``Face`` from a stored one.
 
 Every value is measured: the box and ``Confidence`` from the detector, the five default landmarks
 from the 68-point model, ``Pose`` from a PnP fit, ``Quality`` from the face's pixels. The other
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..storage.base import FaceRecord
 from ..vision.analyzer import DetectedFace
 from ..vision.landmarks import rekognition_landmarks
+from ..vision.packs import ModelPacks
 from ..vision.pose import head_pose
 from ..vision.quality import brightness, face_region, sharpness
 from .face_attributes import attribute_members
@@ -45,4 +47,18 @@ def face_detail(face: DetectedFace, image: DecodedImage, attributes: list[str] |
         "Pose": {"Roll": roll, "Yaw": yaw, "Pitch": pitch},
         "Quality": {"Brightness": brightness(region), "Sharpness": sharpness(region)},
         **attribute_members(face, image, attributes),
+    }
+
+
+def face_member(record: FaceRecord) -> dict[str, Any]:
+    """The API's ``Face`` for a stored face."""
+    width, height, left, top = record.box
+    return {
+        "FaceId": record.face_id,
+        "BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top},
+        "ImageId": record.image_id,
+        "ExternalImageId": record.external_image_id,
+        "Confidence": record.confidence,
+        "IndexFacesModelVersion": ModelPacks.canonical(record.model_version),
+        "UserId": record.user_id,
     }

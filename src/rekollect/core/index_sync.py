@@ -20,6 +20,10 @@ store, unless ``accept_data_loss`` is set, when it logs the loss and rebuilds fr
 held for its lifetime) writes snapshots: after open when it had to rebuild or replay many
 entries, from a background thread once ``save_every`` entries or ``save_after`` seconds have
 accumulated, and at exit. A crash loses no data: the log replays what the snapshot lacks.
+
+With a ``mirror`` (``--snapshot-url``), each snapshot written is also published to the object
+store, and a node whose own snapshot is missing or older than the published one fetches that one
+before loading: a new node starts from the newest snapshot any node wrote, then replays the log.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -47,12 +52,26 @@ _BATCH = 50_000
 """Change log entries read per query while catching up."""
 
 
+class SnapshotCopies(Protocol):
+    """Snapshots shared between nodes (``storage.snapshot_mirror.SnapshotMirror``)."""
+
+    def publish(self, directory: Path, manifest: dict) -> None:
+        """Copy the snapshot in ``directory`` (``manifest``: ``cursor``, ``files``) to the shared store."""
+        ...
+
+    def fetch(self, directory: Path, cursor: int | None) -> bool:
+        """Replace the snapshot in ``directory`` with the shared one if that is past ``cursor``
+        (``None``: there is no usable local one); whether it did."""
+        ...
+
+
 class SyncedIndex:
     """``VectorIndex`` over ``inner`` that follows ``store``'s change log; snapshots in ``directory``.
 
     ``save_every`` (entries) and ``save_after`` (seconds, with at least one entry) trigger a
     background snapshot in the writer process. ``accept_data_loss``: serve a store that is behind
-    the snapshot (see the module docstring) instead of refusing to open.
+    the snapshot (see the module docstring) instead of refusing to open. ``mirror``: where
+    snapshots are shared with other nodes.
     """
 
     def __init__(
@@ -64,8 +83,10 @@ class SyncedIndex:
         save_every: int = 100_000,
         save_after: float = 600.0,
         accept_data_loss: bool = False,
+        mirror: SnapshotCopies | None = None,
     ) -> None:
         self.store = store
+        self.mirror = mirror
         self.accept_data_loss = accept_data_loss
         self.inner = inner
         self.directory = directory
@@ -142,6 +163,8 @@ class SyncedIndex:
         """Load the snapshot (or rebuild from the store), catch up, and become the snapshot writer if free."""
         self.directory.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
+        if self.mirror is not None:
+            self._fetch_shared_snapshot(self.mirror)
         loaded = self._load_snapshot()
         if not loaded:
             self._rebuild()
@@ -157,6 +180,18 @@ class SyncedIndex:
                 self.save()
             atexit.register(self.close)
             threading.Thread(target=self._save_periodically, name="index-snapshots", daemon=True).start()
+
+    def _fetch_shared_snapshot(self, mirror: SnapshotCopies) -> None:
+        """Take the shared snapshot if it is newer than the local one (failures only logged)."""
+        try:
+            local = read_manifest(self.directory)
+        except (OSError, ValueError):
+            local = None
+        try:
+            if mirror.fetch(self.directory, None if local is None else local["cursor"]):
+                log.info("fetched the shared index snapshot")
+        except Exception as error:  # the object store is optional at start-up: rebuild or replay instead
+            log.warning("cannot fetch the shared index snapshot: %s", error)
 
     def _rebuild(self) -> None:
         """Fill the index from every collection's stored vectors (cursor taken first, so replay covers races)."""
@@ -247,6 +282,11 @@ class SyncedIndex:
                 temporary.unlink(missing_ok=True)
                 raise
             os.replace(temporary, self.directory / "manifest.json")
+            if self.mirror is not None:
+                try:
+                    self.mirror.publish(self.directory, content)
+                except Exception as error:  # the local snapshot stands; the next one is published again
+                    log.warning("cannot publish the index snapshot: %s", error)
             for path in self.directory.glob("*.rkix"):
                 if path.name not in files.values():
                     with contextlib.suppress(FileNotFoundError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,9 +23,6 @@ from ..vision.packs import ModelPacks
 from .images import MAX_BYTES_INLINE, MAX_BYTES_S3, DecodedImage, decode_image
 from .objects import ObjectSource
 from .pagination import TokenSigner
-
-if TYPE_CHECKING:
-    from ..video.jobs import VideoJobs
 
 
 def faces_space(collection_id: str) -> str:
@@ -53,8 +50,6 @@ class FaceService:
     tokens: TokenSigner
     arn_prefix: str
     lock: threading.RLock = field(default_factory=threading.RLock)
-    videos: VideoJobs | None = None
-    """Stored-video jobs (set by ``server.build_service``)."""
 
     def collection(self, collection_id: str) -> CollectionRecord:
         """The collection, its ``face_model_version`` number-like (``ModelPacks.canonical``);

@@ -1,7 +1,7 @@
 """Rekognition operations: one plain function each, ``(FaceService, request) -> response``.
 
-``OPERATIONS`` maps each AWS operation name to its function; the wire layer binds them to a
-``FaceService``. Requests arrive validated against botocore's model, responses are ``dict``s in
+``OPERATIONS`` maps each AWS operation name to its function; ``VIDEO_OPERATIONS`` those of stored
+videos, which take the ``VideoJobs`` instead. ``bind_operations`` binds both for the wire layer. Requests arrive validated against botocore's model, responses are ``dict``s in
 the model's output shape.
 """
 
@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from ..core.service import FaceService
+from ..video.jobs import VideoJobs
 from . import collections, detection, faces, users, video
 
 Operation = Callable[[FaceService, dict[str, Any]], dict[str, Any]]
@@ -38,6 +39,9 @@ OPERATIONS: dict[str, Operation] = {
     "DisassociateFaces": users.disassociate_faces,
     "SearchUsers": users.search_users,
     "SearchUsersByImage": users.search_users_by_image,
+}
+
+VIDEO_OPERATIONS: dict[str, Callable[[VideoJobs, dict[str, Any]], dict[str, Any]]] = {
     "StartFaceSearch": video.start_face_search,
     "GetFaceSearch": video.get_face_search,
     "StartFaceDetection": video.start_face_detection,
@@ -45,6 +49,9 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def bind_operations(service: FaceService) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    """Each operation with ``service`` bound, as the wire layer calls them."""
-    return {name: partial(operation, service) for name, operation in OPERATIONS.items()}
+def bind_operations(service: FaceService, videos: VideoJobs) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Each operation with ``service`` (or ``videos``) bound, as the wire layer calls them."""
+    return {
+        **{name: partial(operation, service) for name, operation in OPERATIONS.items()},
+        **{name: partial(operation, videos) for name, operation in VIDEO_OPERATIONS.items()},
+    }

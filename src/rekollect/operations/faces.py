@@ -15,31 +15,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..core.face_details import bounding_box, face_detail
+from ..core.face_details import bounding_box, face_detail, face_member
 from ..core.quality_filter import INDEX_DEFAULT, SEARCH_DEFAULT, filter_faces
 from ..core.service import FaceService, faces_space
 from ..errors import InvalidParameterException
 from ..storage.base import FaceRecord
-from ..vision.packs import ModelPacks
 
 DEFAULT_FACE_MATCH_THRESHOLD = 80.0
 DEFAULT_MAX_MATCHES = 4096
 DEFAULT_PAGE_SIZE = 1000
 NO_FACE_MESSAGE = "There are no faces in the image. Should be at least 1."
-
-
-def face_member(record: FaceRecord) -> dict[str, Any]:
-    """The API's ``Face`` for a stored face."""
-    width, height, left, top = record.box
-    return {
-        "FaceId": record.face_id,
-        "BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top},
-        "ImageId": record.image_id,
-        "ExternalImageId": record.external_image_id,
-        "Confidence": record.confidence,
-        "IndexFacesModelVersion": ModelPacks.canonical(record.model_version),
-        "UserId": record.user_id,
-    }
 
 
 def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:

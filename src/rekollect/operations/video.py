@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.service import FaceService
-from ..errors import InternalServerError
 from ..storage.jobs import SUCCEEDED, JobRecord
 from ..video.jobs import FACE_DETECTION, FACE_SEARCH, VideoJobs
 from .faces import DEFAULT_FACE_MATCH_THRESHOLD
@@ -21,40 +19,34 @@ from .faces import DEFAULT_FACE_MATCH_THRESHOLD
 MAX_PAGE_SIZE = 1000
 
 
-def start_face_search(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+def start_face_search(jobs: VideoJobs, request: dict[str, Any]) -> dict[str, Any]:
     """Start searching ``CollectionId`` for the faces of persons in ``Video``; ``ResourceNotFoundException`` without it."""
-    collection = service.collection(request["CollectionId"])
+    collection = jobs.service.collection(request["CollectionId"])
     params = {
         "CollectionId": collection.collection_id,
         "FaceMatchThreshold": request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD),
         **_common_params(request),
     }
-    return {"JobId": _jobs(service).start(FACE_SEARCH, params, request.get("ClientRequestToken"))}
+    return {"JobId": jobs.start(FACE_SEARCH, params, request.get("ClientRequestToken"))}
 
 
-def start_face_detection(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+def start_face_detection(jobs: VideoJobs, request: dict[str, Any]) -> dict[str, Any]:
     """Start detecting faces in ``Video`` with ``FaceAttributes`` (``DEFAULT`` or ``ALL``)."""
     params = {"FaceAttributes": request.get("FaceAttributes", "DEFAULT"), **_common_params(request)}
-    return {"JobId": _jobs(service).start(FACE_DETECTION, params, request.get("ClientRequestToken"))}
+    return {"JobId": jobs.start(FACE_DETECTION, params, request.get("ClientRequestToken"))}
 
 
-def get_face_search(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+def get_face_search(jobs: VideoJobs, request: dict[str, Any]) -> dict[str, Any]:
     """Status, metadata and (once succeeded) one page of ``Persons``."""
-    job = _jobs(service).job(request["JobId"], FACE_SEARCH)
+    job = jobs.job(request["JobId"], FACE_SEARCH)
     sort_by = request.get("SortBy", "TIMESTAMP")
-    return {**_status(job), **_page(service, job, request, sort_by, "Persons")}
+    return {**_status(job), **_page(jobs, job, request, sort_by, "Persons")}
 
 
-def get_face_detection(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
+def get_face_detection(jobs: VideoJobs, request: dict[str, Any]) -> dict[str, Any]:
     """Status, metadata and (once succeeded) one page of ``Faces``."""
-    job = _jobs(service).job(request["JobId"], FACE_DETECTION)
-    return {**_status(job), **_page(service, job, request, "TIMESTAMP", "Faces")}
-
-
-def _jobs(service: FaceService) -> VideoJobs:
-    if service.videos is None:
-        raise InternalServerError("Video analysis is not configured on this server")
-    return service.videos
+    job = jobs.job(request["JobId"], FACE_DETECTION)
+    return {**_status(job), **_page(jobs, job, request, "TIMESTAMP", "Faces")}
 
 
 def _common_params(request: dict[str, Any]) -> dict[str, Any]:
@@ -72,11 +64,11 @@ def _status(job: JobRecord) -> dict[str, Any]:
     }
 
 
-def _page(service: FaceService, job: JobRecord, request: dict[str, Any], order: str, member: str) -> dict[str, Any]:
+def _page(jobs: VideoJobs, job: JobRecord, request: dict[str, Any], order: str, member: str) -> dict[str, Any]:
     if job.status != SUCCEEDED:
         return {}
     listing = f"video\n{job.job_id}\n{order}"
-    offset = service.tokens.cursor(request.get("NextToken"), listing) or 0
+    offset = jobs.service.tokens.cursor(request.get("NextToken"), listing) or 0
     limit = min(request.get("MaxResults") or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    items, more = _jobs(service).store.results(job.job_id, order, offset, limit)
-    return {member: items, "NextToken": service.tokens.token(offset + limit if more else None, listing)}
+    items, more = jobs.store.results(job.job_id, order, offset, limit)
+    return {member: items, "NextToken": jobs.service.tokens.token(offset + limit if more else None, listing)}

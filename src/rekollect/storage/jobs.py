@@ -1,19 +1,32 @@
-"""Stored-video jobs and their results in ``<data-dir>/jobs.sqlite3``.
+"""Stored-video jobs as a queue: the ``JobStore`` interface and its embedded default on SQLite.
 
-Durability from ``SqliteDatabase`` (WAL, ``synchronous=FULL``), one connection
-behind a lock, every public method one transaction. A job's results and its final status are
-written in the same transaction, so a job is either ``IN_PROGRESS`` with no results or finished
-with all of them.
+A job is added ``IN_PROGRESS``; a worker *claims* it (it becomes the job's ``owner`` until its
+lease ends), renews the lease while it works, and finishes it with all its results in one
+transaction, which only its current owner may do. A job whose owner stopped renewing (the process
+or node died) can be claimed again once the lease has run out, so every job ends on exactly one
+worker however many there are. The limit on jobs ``IN_PROGRESS`` is checked in the transaction
+that adds one, so it holds across all processes sharing the store.
+
+``SqliteJobStore`` keeps jobs in ``<data-dir>/jobs.sqlite3`` (WAL, ``synchronous=FULL``, one
+connection behind a lock; every public method one transaction). Its workers are processes of one
+machine, so besides an expired lease, a job whose owner process no longer exists is free at once:
+a restarted server resumes its jobs without waiting for their leases. Schema version 1 (``PRAGMA
+user_version``) adds the owner and lease columns to files written by earlier releases; their jobs
+``IN_PROGRESS`` have no owner and are claimed like new ones.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from ..errors import LimitExceededException
 from .database import SqliteDatabase
 
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
@@ -43,7 +56,7 @@ CREATE TABLE IF NOT EXISTS job_results (
 );
 """
 
-_JOB_COLUMNS = "job_id, api, client_token, request, status, status_message, video_metadata, created, finished"
+JOB_COLUMNS = "job_id, api, client_token, request, status, status_message, video_metadata, created, finished"
 
 ORDERS = {
     "TIMESTAMP": "timestamp, person_index, seq",
@@ -77,89 +90,145 @@ class ResultRow:
     payload: dict[str, Any]
 
 
-class JobStore:
-    """Jobs and results on one SQLite file."""
+class JobStore(Protocol):
+    """Persistent video jobs, claimed by workers under a lease (see the module docstring)."""
+
+    def add(self, job: JobRecord, max_in_progress: int) -> JobRecord:
+        """Insert ``job``, or return the job already started with its ``(api, client_token)``;
+        ``LimitExceededException`` when ``max_in_progress`` jobs are already ``IN_PROGRESS``."""
+        ...
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The job, or ``None``."""
+        ...
+
+    def find_by_token(self, api: str, client_token: str) -> JobRecord | None:
+        """The job started by ``api`` with ``ClientRequestToken`` ``client_token``, or ``None``."""
+        ...
+
+    def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
+        """The oldest ``IN_PROGRESS`` job that no live worker holds, now held by ``owner``; or ``None``."""
+        ...
+
+    def renew(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        """Extend ``owner``'s lease on the job; ``False`` if ``owner`` no longer holds it."""
+        ...
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        status: str,
+        status_message: str | None,
+        video_metadata: dict[str, Any] | None,
+        rows: list[ResultRow],
+    ) -> JobRecord | None:
+        """Store the results and the final status in one transaction and return the finished job;
+        ``None`` (nothing written) if ``owner`` no longer holds the job."""
+        ...
+
+    def results(self, job_id: str, order: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` result payloads from ``offset`` in ``order`` (a key of ``ORDERS``), and whether more follow."""
+        ...
+
+
+def worker_name() -> str:
+    """``<pid>@<host>``: the owner name of this process's worker."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+class SqliteJobStore:
+    """``JobStore`` on one SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self._db = SqliteDatabase(path, _SCHEMA)
+        with self._db.transaction() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] < 1:
+                db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
+                db.execute("ALTER TABLE jobs ADD COLUMN lease_until REAL")
+                db.execute("PRAGMA user_version = 1")
 
     def close(self) -> None:
         """Close the database connection."""
         self._db.close()
 
-    def add(self, job: JobRecord) -> None:
-        """Insert a new job (``sqlite3.IntegrityError`` if its id or its (api, token) exists)."""
+    def add(self, job: JobRecord, max_in_progress: int) -> JobRecord:
         with self._db.transaction() as db:
-            db.execute(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.job_id,
-                    job.api,
-                    job.client_token,
-                    json.dumps(job.request, sort_keys=True),
-                    job.status,
-                    job.status_message,
-                    None if job.video_metadata is None else json.dumps(job.video_metadata),
-                    job.created or time.time(),
-                    job.finished,
-                ),
-            )
+            if job.client_token is not None:
+                row = db.execute(
+                    f"SELECT {JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (job.api, job.client_token)
+                ).fetchone()
+                if row is not None:
+                    return job_of(row)
+            running = db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (IN_PROGRESS,)).fetchone()[0]
+            if running >= max_in_progress:
+                raise LimitExceededException(f"There are already {max_in_progress} video jobs in progress")
+            db.execute(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", job_values(job))
+        return job
 
     def get(self, job_id: str) -> JobRecord | None:
-        """The job, or ``None``."""
         with self._db.lock:
-            row = self._db.connection.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return None if row is None else _job(row)
+            row = self._db.connection.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        return None if row is None else job_of(row)
 
     def find_by_token(self, api: str, client_token: str) -> JobRecord | None:
-        """The job started by ``api`` with ``ClientRequestToken`` ``client_token``, or ``None``."""
         with self._db.lock:
             row = self._db.connection.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (api, client_token)
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (api, client_token)
             ).fetchone()
-        return None if row is None else _job(row)
+        return None if row is None else job_of(row)
 
-    def in_progress(self) -> list[JobRecord]:
-        """Unfinished jobs, oldest first."""
-        with self._db.lock:
-            rows = self._db.connection.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE status = ? ORDER BY seq", (IN_PROGRESS,)
+    def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
+        now = time.time()
+        with self._db.transaction() as db:
+            candidates = db.execute(
+                "SELECT job_id, owner, lease_until FROM jobs WHERE status = ? ORDER BY seq", (IN_PROGRESS,)
             ).fetchall()
-        return [_job(row) for row in rows]
+            for job_id, holder, lease_until in candidates:
+                if holder is None or lease_until < now or (holder != owner and not _alive(holder)):
+                    db.execute(
+                        "UPDATE jobs SET owner = ?, lease_until = ? WHERE job_id = ?",
+                        (owner, now + lease_seconds, job_id),
+                    )
+                    return job_of(db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone())
+        return None
+
+    def renew(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        with self._db.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE jobs SET lease_until = ? WHERE job_id = ? AND owner = ? AND status = ?",
+                    (time.time() + lease_seconds, job_id, owner, IN_PROGRESS),
+                ).rowcount
+                > 0
+            )
 
     def finish(
         self,
         job_id: str,
+        owner: str,
         status: str,
         status_message: str | None,
         video_metadata: dict[str, Any] | None,
         rows: list[ResultRow],
-    ) -> JobRecord:
-        """Store the results and the final status in one transaction; return the finished job."""
+    ) -> JobRecord | None:
         with self._db.transaction() as db:
+            updated = db.execute(
+                "UPDATE jobs SET status = ?, status_message = ?, video_metadata = ?, finished = ?, owner = NULL"
+                " WHERE job_id = ? AND owner = ? AND status = ?",
+                (status, status_message, _json(video_metadata), time.time(), job_id, owner, IN_PROGRESS),
+            ).rowcount
+            if not updated:
+                return None
             db.execute("DELETE FROM job_results WHERE job_id = ?", (job_id,))
             db.executemany(
                 "INSERT INTO job_results (job_id, seq, timestamp, person_index, payload) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (job_id, seq, row.timestamp, row.person_index, json.dumps(row.payload))
-                    for seq, row in enumerate(rows)
-                ],
+                result_values(job_id, rows),
             )
-            db.execute(
-                "UPDATE jobs SET status = ?, status_message = ?, video_metadata = ?, finished = ? WHERE job_id = ?",
-                (
-                    status,
-                    status_message,
-                    None if video_metadata is None else json.dumps(video_metadata),
-                    time.time(),
-                    job_id,
-                ),
-            )
-            row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return _job(row)
+            row = db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        return job_of(row)
 
     def results(self, job_id: str, order: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        """Up to ``limit`` result payloads from ``offset`` in ``order`` (a key of ``ORDERS``), and whether more follow."""
         with self._db.lock:
             rows = self._db.connection.execute(
                 f"SELECT payload FROM job_results WHERE job_id = ? ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
@@ -168,7 +237,46 @@ class JobStore:
         return [json.loads(payload) for (payload,) in rows[:limit]], len(rows) > limit
 
 
-def _job(row: tuple) -> JobRecord:
+def _alive(owner: str) -> bool:
+    """Whether ``owner`` (``<pid>@<host>``, a process of this machine) still runs."""
+    pid, _, host = owner.partition("@")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # not ours to judge: wait for its lease
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def job_values(job: JobRecord) -> tuple[Any, ...]:
+    """``job`` as the values of ``JOB_COLUMNS``."""
+    return (
+        job.job_id,
+        job.api,
+        job.client_token,
+        json.dumps(job.request, sort_keys=True),
+        job.status,
+        job.status_message,
+        _json(job.video_metadata),
+        job.created or time.time(),
+        job.finished,
+    )
+
+
+def result_values(job_id: str, rows: list[ResultRow]) -> list[tuple[Any, ...]]:
+    """``rows`` as values of ``job_results (job_id, seq, timestamp, person_index, payload)``."""
+    return [(job_id, seq, row.timestamp, row.person_index, json.dumps(row.payload)) for seq, row in enumerate(rows)]
+
+
+def job_of(row: tuple | sqlite3.Row) -> JobRecord:
+    """The job in a row of ``JOB_COLUMNS``."""
     job_id, api, token, request, status, message, metadata, created, finished = row
     return JobRecord(
         job_id=job_id,

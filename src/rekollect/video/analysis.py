@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.face_details import bounding_box, face_detail
+from ..core.face_details import bounding_box, face_detail, face_member
 from ..core.service import FaceService
-from ..operations.faces import face_member
 from ..storage.jobs import ResultRow
 from ..vision.analyzer import DetectedFace
 from .decode import Frame

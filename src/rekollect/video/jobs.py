@@ -1,16 +1,18 @@
-"""Stored-video jobs: started in the request path, run on a worker thread, persisted, resumed.
+"""Stored-video jobs: started in the request path, run by a worker thread of any process, persisted.
 
 ``start`` reads the video object once (``InvalidS3ObjectException`` / ``VideoTooLargeException``
 are raised to the caller, as StartFaceSearch and StartFaceDetection document), spools it to
-``<data-dir>/video-spool/<JobId>`` and records the job ``IN_PROGRESS``. One worker thread runs
-jobs in start order (dlib holds the GIL, so a second thread would not add throughput); a job ends
-``SUCCEEDED`` with all its results or ``FAILED`` with a ``StatusMessage``, then its spool file is
-removed and the completion message sent. A face search whose collection was deleted (or deleted
-and created again) while it ran ends ``FAILED``: the check and the final status are written while
-the metadata store's write lock is held, so no DeleteCollection of any process falls between them
-and no result names faces of a deleted collection. At start-up, jobs left ``IN_PROGRESS`` by a stopped
-server are run again from the beginning when their spool file is there, and failed with a
-message saying so when it is not.
+``<data-dir>/video-spool/<JobId>`` and adds the job ``IN_PROGRESS`` to the job store, a queue
+shared by every process (and, on PostgreSQL, every node). Each process runs one worker thread that
+claims the oldest free job under a lease, renews the lease while it works, and runs one job at a
+time (the face networks already use the cores). A job ends ``SUCCEEDED`` with all its results or
+``FAILED`` with a ``StatusMessage``; then its spool file is removed and the completion message
+sent. A job whose worker died is claimed again once its lease has run out (on SQLite, at once when
+its process is gone) and runs from the beginning: from the spool file when this machine has it,
+else from the video object, read again (it failed with a message when that is gone). A face search
+whose collection was deleted (or deleted and created again) while it ran ends ``FAILED``: the check
+and the final status are written in one metadata-store transaction, so no DeleteCollection of any
+process falls between them and no result names faces of a deleted collection.
 
 A spool file is written as ``<JobId>.part`` under an exclusive ``flock``, fsynced, then renamed; a
 failed write removes it. Each process removes, when it starts, the ``.part`` files no live process
@@ -19,7 +21,8 @@ holds locked: those left by a crash during a StartFaceSearch / StartFaceDetectio
 Idempotency (AWS API Reference): a ``ClientRequestToken`` seen before for the same operation
 returns the same ``JobId`` when the other parameters are equal, and
 ``IdempotentParameterMismatchException`` when they differ. At most ``max_jobs`` jobs may be
-``IN_PROGRESS``; one more is a ``LimitExceededException`` (Rekognition's default quota is 20).
+``IN_PROGRESS`` in the whole store; one more is a ``LimitExceededException`` (Rekognition's default
+quota is 20).
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import fcntl
 import json
 import logging
 import os
-import queue
 import threading
 import time
 import uuid
@@ -40,14 +42,13 @@ from ..core.service import FaceService
 from ..errors import (
     IdempotentParameterMismatchException,
     InvalidParameterException,
-    LimitExceededException,
     RekognitionError,
     ResourceNotFoundException,
     VideoTooLargeException,
 )
 from ..storage.base import CollectionRecord
 from ..storage.full import reporting_full
-from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
+from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow, worker_name
 from .analysis import face_detection_rows, face_search_rows
 from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
 from .notify import Notifier
@@ -56,16 +57,18 @@ log = logging.getLogger(__name__)
 
 FACE_SEARCH = "StartFaceSearch"
 FACE_DETECTION = "StartFaceDetection"
-RESTART_MESSAGE = "The server stopped while the job was in progress and its video is no longer available"
+GONE_MESSAGE = "The server stopped while the job was in progress and its video is no longer available: {}"
 DELETED_MESSAGE = "The collection id: {} was deleted while the job was in progress"
 
 
 class VideoJobs:
-    """Starts, runs, persists and resumes stored-video jobs for one ``FaceService``.
+    """Starts, runs and persists stored-video jobs for one ``FaceService``.
 
     ``sample_rate`` is the number of frames analysed per second of video; ``max_jobs`` the most
-    jobs ``IN_PROGRESS`` at once; ``analysis_threads`` frames of a job are analysed at once
-    (``parallel.analysed_in_order``).
+    jobs ``IN_PROGRESS`` at once in the store; ``analysis_threads`` frames of a job are analysed
+    at once (``parallel.analysed_in_order``); a worker holds a job for ``lease_seconds`` at a time
+    and renews its lease every third of that; an idle worker looks for jobs every
+    ``poll_seconds`` (at once for jobs its own process starts).
     """
 
     def __init__(
@@ -78,9 +81,11 @@ class VideoJobs:
         sample_rate: float,
         max_jobs: int,
         analysis_threads: int = 1,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 1.0,
     ) -> None:
-        if sample_rate <= 0 or max_jobs < 1:
-            raise ValueError("the video sampling rate must be positive and the job limit at least 1")
+        if sample_rate <= 0 or max_jobs < 1 or lease_seconds <= 0:
+            raise ValueError("the video sampling rate and job lease must be positive and the job limit at least 1")
         self.service = service
         self.store = store
         self.spool = spool
@@ -88,17 +93,15 @@ class VideoJobs:
         self.sample_rate = sample_rate
         self.max_jobs = max_jobs
         self.analysis_threads = analysis_threads
-        self._lock = threading.Lock()
-        self._queue: queue.Queue[str] = queue.Queue()
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.owner = worker_name()
+        self._wake = threading.Event()
         spool.mkdir(parents=True, exist_ok=True)
         _remove_stale_parts(spool)
 
-    def run_worker(self, *, resume: bool = True) -> None:
-        """Start the worker thread for the jobs this process starts; with ``resume``, first queue the
-        jobs a previous server left unfinished (one process of several resumes them)."""
-        for job in self.store.in_progress() if resume else []:
-            log.info("resuming video job %s", job.job_id)
-            self._queue.put(job.job_id)
+    def run_worker(self) -> None:
+        """Start this process's worker thread (it also takes over the jobs of workers that died)."""
         threading.Thread(target=self._work, name="video-jobs", daemon=True).start()
 
     def start(self, api: str, params: dict[str, Any], client_token: str | None) -> str:
@@ -111,30 +114,21 @@ class VideoJobs:
         s3_object = params["Video"].get("S3Object")
         if not s3_object or not s3_object.get("Bucket") or not s3_object.get("Name"):
             raise InvalidParameterException("Video.S3Object needs Bucket and Name")
-        self._check_limit()
         job_id = str(uuid.uuid4())
         path = self._spool_file(job_id)
-        data = self.service.objects.read(
-            s3_object["Bucket"], s3_object["Name"], s3_object.get("Version"), MAX_VIDEO_BYTES, VideoTooLargeException
-        )
         try:
-            with reporting_full():
-                _write_durably(path, data)
-            del data
+            self._fetch(params, path)
             _check_duration(path)
-            with self._lock:
-                if client_token is not None:
-                    existing = self.store.find_by_token(api, client_token)
-                    if existing is not None:
-                        path.unlink(missing_ok=True)
-                        return _same_job(existing, params)
-                self._check_limit()
-                job = JobRecord(job_id, api, client_token, params, IN_PROGRESS, created=time.time())
-                self.store.add(job)
+            job = self.store.add(
+                JobRecord(job_id, api, client_token, params, IN_PROGRESS, created=time.time()), self.max_jobs
+            )
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        self._queue.put(job_id)
+        if job.job_id != job_id:  # the same token was used meanwhile
+            path.unlink(missing_ok=True)
+            return _same_job(job, params)
+        self._wake.set()
         return job_id
 
     def job(self, job_id: str, api: str) -> JobRecord:
@@ -144,28 +138,56 @@ class VideoJobs:
             raise ResourceNotFoundException(f"Job id {job_id} does not exist")
         return job
 
-    def _check_limit(self) -> None:
-        if len(self.store.in_progress()) >= self.max_jobs:
-            raise LimitExceededException(f"There are already {self.max_jobs} video jobs in progress")
+    def _fetch(self, params: dict[str, Any], path: Path) -> None:
+        """Read the job's video object (``VideoTooLargeException`` past the limit) into ``path``."""
+        s3_object = params["Video"]["S3Object"]
+        data = self.service.objects.read(
+            s3_object["Bucket"], s3_object["Name"], s3_object.get("Version"), MAX_VIDEO_BYTES, VideoTooLargeException
+        )
+        with reporting_full():
+            _write_durably(path, data)
 
     def _spool_file(self, job_id: str) -> Path:
         return self.spool / job_id
 
     def _work(self) -> None:
         while True:
-            job_id = self._queue.get()
             try:
-                job = self.store.get(job_id)
-                if job is not None and job.status == IN_PROGRESS:
-                    self._run(job)
+                job = self.store.claim(self.owner, self.lease_seconds)
+            except Exception as error:  # the store unreachable: try again later
+                log.warning("cannot look for video jobs: %s", error)
+                job = None
+            if job is None:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            done = threading.Event()
+            threading.Thread(target=self._renew, args=(job.job_id, done), name="video-lease", daemon=True).start()
+            try:
+                self._run(job)
             except Exception:
-                log.exception("video job %s could not be finished", job_id)
+                log.exception("video job %s could not be finished", job.job_id)
+            finally:
+                done.set()
+
+    def _renew(self, job_id: str, done: threading.Event) -> None:
+        """Renew the lease on ``job_id`` until ``done`` (a failed renewal is retried at the next turn)."""
+        while not done.wait(self.lease_seconds / 3):
+            try:
+                if not self.store.renew(job_id, self.owner, self.lease_seconds):
+                    log.warning("video job %s was taken over by another worker", job_id)
+                    return
+            except Exception as error:
+                log.warning("cannot renew the lease on video job %s: %s", job_id, error)
 
     def _run(self, job: JobRecord) -> None:
         path = self._spool_file(job.job_id)
         if not path.is_file():
-            self._finish(job, FAILED, RESTART_MESSAGE, None, [])
-            return
+            try:
+                self._fetch(job.request, path)
+            except RekognitionError as error:
+                self._finish(job, FAILED, GONE_MESSAGE.format(error), None, [])
+                return
         metadata, searched = None, None
         try:
             metadata = probe(path).member()
@@ -201,8 +223,11 @@ class VideoJobs:
         with store.atomic() if searched is not None else contextlib.nullcontext():
             if searched is not None and store.get_collection(searched.collection_id) != searched:
                 status, message, rows = FAILED, DELETED_MESSAGE.format(searched.collection_id), []
-            finished = self.store.finish(job.job_id, status, message, metadata, rows)
+            finished = self.store.finish(job.job_id, self.owner, status, message, metadata, rows)
         self._spool_file(job.job_id).unlink(missing_ok=True)
+        if finished is None:
+            log.warning("video job %s was finished by another worker; this run's results are dropped", job.job_id)
+            return
         log.info("video job %s %s (%d results)", job.job_id, status, len(rows))
         self.notifier.job_finished(finished)
 

@@ -24,14 +24,14 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ..errors import (
     ImageTooLargeException,
@@ -83,12 +83,14 @@ def create_wire_app(
     guard: Guard | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     on_shutdown: Callable[[], None] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the ASGI app that serves ``operations`` (keyed by AWS operation name) on ``POST /``.
 
     ``on_shutdown`` runs (in a worker thread) when the ASGI server shuts the app down, after the
     requests in flight have been answered, whichever signal stopped the server: uvicorn re-raises
     SIGTERM after its graceful shutdown, so the process dies without running ``atexit`` hooks.
+    ``extra_routes`` (a health check, say) are served beside ``POST /``.
     """
     model = rekognition_model()
     prefix = model.metadata["targetPrefix"] + "."
@@ -132,7 +134,7 @@ def create_wire_app(
         if on_shutdown is not None:
             await run_in_threadpool(on_shutdown)
 
-    return Starlette(routes=[Route("/", endpoint, methods=["POST"])], lifespan=lifespan)
+    return Starlette(routes=[Route("/", endpoint, methods=["POST"]), *extra_routes], lifespan=lifespan)
 
 
 def _signed_request(request: Request, body: bytes) -> SignedRequest:

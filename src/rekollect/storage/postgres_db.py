@@ -1,0 +1,189 @@
+"""A PostgreSQL connection pool shared by the threads of a process: the base of the server stores.
+
+``transaction()`` is the PostgreSQL counterpart of ``SqliteDatabase.transaction()``: it nests (an
+inner one joins the outer one, on the same connection), and every outermost one first takes one
+transaction-level advisory lock, ``WRITE_LOCK``, held until it commits. Writes therefore run one at
+a time across all nodes, as they do in SQLite, which gives the stores the same guarantees on every
+node: checks made inside a transaction still hold when it commits, and the change log's ``seq``
+order is its commit order (a reader that saw entry ``n`` never sees an entry below ``n`` appear
+later). Write transactions hold the lock for milliseconds (IndexFaces runs its models before it).
+
+Durability is PostgreSQL's: ``COMMIT`` returns once the commit record is flushed to its WAL
+(``synchronous_commit`` on, the default), so an acknowledged write survives a crash of the node or
+of the database server.
+
+A database that cannot be reached, or that restarts under a request, raises
+``InternalServerError`` ("retry the request": the AWS SDKs retry HTTP 500 by themselves); the pool
+drops broken connections and opens new ones, so the node recovers without a restart.
+
+Schema migrations: ``migrate`` applies the numbered steps a store passes it that the database's
+``rekollect_schema`` table does not list yet, each in its own transaction together with its row in
+that table, under an advisory lock, so that nodes starting at once apply each step exactly once.
+PostgreSQL's DDL is transactional, so a step is applied whole or not at all. (A migration tool
+such as Alembic would add SQLAlchemy to the dependencies for what these few lines do.)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+import psycopg_pool
+
+from ..errors import InternalServerError
+from ..startup import StartupRefused
+
+log = logging.getLogger(__name__)
+
+WRITE_LOCK = 7_361_001
+"""Advisory lock key taken by every write transaction (one writer at a time, cluster-wide)."""
+
+MIGRATION_LOCK = 7_361_002
+"""Advisory lock key held while schema migrations are checked and applied."""
+
+UNAVAILABLE = "The database is unavailable ({}); retry the request"
+
+
+class PostgresDatabase:
+    """A connection pool on ``url`` (``postgresql://...``), transactions, and change notifications.
+
+    ``max_connections`` bounds the pool; a request waits at most ``wait_seconds`` for a connection.
+    ``StartupRefused`` if the database cannot be reached within ``connect_seconds`` at start.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 8,
+        wait_seconds: float = 10.0,
+        connect_seconds: float = 30.0,
+    ) -> None:
+        self.url = url
+        self._local = threading.local()
+        self.pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"autocommit": True},
+            check=psycopg_pool.ConnectionPool.check_connection,
+            timeout=wait_seconds,
+            open=False,
+            name="rekollect",
+        )
+        try:
+            self.pool.open(wait=True, timeout=connect_seconds)
+        except psycopg_pool.PoolTimeout:
+            self.pool.close()
+            raise StartupRefused(
+                f"cannot connect to the database at {_redacted(url)} within {connect_seconds:.0f} s"
+            ) from None
+
+    def close(self) -> None:
+        """Close every connection of the pool."""
+        self.pool.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the calling thread is inside ``transaction()``."""
+        return getattr(self._local, "connection", None) is not None
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """The calling thread's transaction connection inside ``transaction()``, else a pooled one
+        in autocommit mode (each statement sees everything committed before it)."""
+        current = getattr(self._local, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with _reporting_unavailable(), self.pool.connection() as connection:
+            yield connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on error) holding ``WRITE_LOCK``; nested uses join the outer one."""
+        current = getattr(self._local, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            self._local.connection = connection
+            try:
+                yield connection
+            finally:
+                self._local.connection = None
+
+    def migrate(self, steps: Sequence[str]) -> None:
+        """Apply ``steps[i]`` (SQL) as schema version ``i + 1`` unless already applied, oldest first."""
+        with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS rekollect_schema"
+                " (version INTEGER PRIMARY KEY, applied TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            applied = {row[0] for row in connection.execute("SELECT version FROM rekollect_schema")}
+            for version, step in enumerate(steps, start=1):
+                if version in applied:
+                    continue
+                connection.execute(step)
+                connection.execute("INSERT INTO rekollect_schema (version) VALUES (%s)", (version,))
+                log.info("database schema migrated to version %d", version)
+
+    def follow(self, channel: str, on_wake: Callable[[], None], stop: threading.Event) -> None:
+        """Call ``on_wake`` at every ``NOTIFY`` on ``channel`` (and after each (re)connection, for
+        what was missed meanwhile) until ``stop`` is set; runs in the calling thread.
+
+        Connection failures are logged and retried every second; ``on_wake`` failures are logged.
+        """
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as connection:
+                    connection.execute(f"LISTEN {channel}")
+                    _wake(on_wake)
+                    while not stop.is_set():
+                        woken = False
+                        for _ in connection.notifies(timeout=1.0):
+                            woken = True
+                            break
+                        if woken:
+                            _wake(on_wake)
+                        else:
+                            connection.execute("SELECT 1")  # notices a dead connection within a second
+            except psycopg.Error as error:
+                if not stop.is_set():
+                    log.warning("listening for %s: %s; reconnecting", channel, error)
+                    stop.wait(1.0)
+
+
+def _wake(on_wake: Callable[[], None]) -> None:
+    try:
+        on_wake()
+    except Exception:
+        log.exception("handling a change notification")
+
+
+@contextmanager
+def _reporting_unavailable() -> Iterator[None]:
+    """Turn a lost or unreachable database into ``InternalServerError`` with the reason."""
+    try:
+        yield
+    except psycopg_pool.PoolTimeout:
+        raise InternalServerError(UNAVAILABLE.format("no connection could be made in time")) from None
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InternalServerError(UNAVAILABLE.format(reason)) from None
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<the configured URL>"
+    info.pop("password", None)
+    return " ".join(f"{key}={value}" for key, value in info.items())
+
