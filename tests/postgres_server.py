@@ -5,7 +5,7 @@ user (created by the Debian package) through ``runuser``; otherwise as the curre
 cluster lives in a fresh temporary directory and listens on ``listen`` addresses (loopback by
 default) on a free port; ``restart()`` and ``kill()`` are for fault tests.
 
-``REKOLLECT_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) makes a missing PostgreSQL a failure instead of a skip.
+``REKOLLECT_REQUIRE_CLUSTER=1`` (set by ``.ci/run``) makes a missing PostgreSQL a failure instead of a skip.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ def postgres_bin() -> Path | None:
 
 
 def require_postgres() -> Path:
-    """The PostgreSQL binaries, or skip (fail under ``REKOLLECT_REQUIRE_POSTGRES=1``)."""
+    """The PostgreSQL binaries, or skip (fail under ``REKOLLECT_REQUIRE_CLUSTER=1``)."""
     binaries = postgres_bin()
     if binaries is None:
         message = "PostgreSQL is not installed (Debian: apt-get install postgresql)"
-        if os.environ.get("REKOLLECT_REQUIRE_POSTGRES") == "1":
+        if os.environ.get("REKOLLECT_REQUIRE_CLUSTER") == "1":
             pytest.fail(message)
         pytest.skip(message)
     return binaries

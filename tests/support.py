@@ -126,7 +126,8 @@ class ServerProcess:
 class MotoServer:
     """moto's AWS mock server (S3, SNS, SQS...) on a free loopback port: a real S3-compatible endpoint."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -136,7 +137,7 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            [str(Path(sys.executable).parent / "moto_server"), "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -1,12 +1,16 @@
 """``GET /health``: whether this node may be sent requests (for a load balancer's health check).
 
-Ready (HTTP 200) when the metadata store answers and this node's vector index has applied every
-change-log entry committed before the check (``SyncedIndex.sync`` runs first, so a node that has
-fallen behind catches up here). A node only listens once its index is loaded and caught up at
-start-up, so a new node is never sent a search before then. Unready (HTTP 503) while the store
-cannot be reached. The body is JSON: ``status`` (``ready`` / ``unavailable``), the index's and the
-store's change-log positions, and the ``reason`` when unready. It reveals no data, and needs no
-signature: HAProxy's and nginx's health checks send none.
+Ready (HTTP 200, ``status`` ``ready``) when this node's vector index has applied every change-log
+entry committed before the check (``SyncedIndex.sync`` runs first, so a node that has fallen
+behind catches up here), else 503 (``catching-up``). A node only listens once its index is loaded
+and caught up at start-up, so a new node is never sent a search before then.
+
+When the metadata store cannot be reached the answer is still 200, with ``status`` ``degraded``
+and the ``reason``: the database is shared, so every node is cut off alike, and a node's own
+answer to a request (``InternalServerError``, "The database is unavailable ...; retry the
+request", which the AWS SDKs retry) is more useful to clients than the balancer's own error page
+for a backend with no server left. The body is JSON with the index's and the store's change-log
+positions. It reveals no data, and needs no signature: HAProxy's and nginx's health checks send none.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ def health_route(index: SyncedIndex) -> Route:
             stored = index.store.index_cursor()
             index.sync()
         except RekognitionError as error:
-            return JSONResponse({"status": "unavailable", "reason": error.message}, status_code=503)
+            return JSONResponse({"status": "degraded", "indexCursor": index.cursor, "reason": error.message})
         status = "ready" if index.cursor >= stored else "catching-up"
         return JSONResponse(
             {"status": status, "indexCursor": index.cursor, "storeCursor": stored},

@@ -59,7 +59,7 @@ class PostgresDatabase:
         url: str,
         *,
         max_connections: int = 8,
-        wait_seconds: float = 10.0,
+        wait_seconds: float = 3.0,
         connect_seconds: float = 30.0,
     ) -> None:
         self.url = url

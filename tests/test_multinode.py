@@ -1,0 +1,296 @@
+"""Two nodes on one PostgreSQL behind HAProxy, each node in its own network namespace.
+
+Checked here, with real PostgreSQL (Debian's package, run as its own user), real HAProxy and S3
+(moto's server), through boto3 as any client: writes acknowledged by one node are seen by the
+other at once (and deletes are never undone), idempotency tokens, NextTokens, conflicts and user
+checks hold across nodes, a video job of a killed node is taken over and finished by the other
+under the cluster-wide job limit, PostgreSQL restarting mid-traffic gives AWS errors and loses no
+acknowledged write, a node killed with SIGKILL loses nothing it acknowledged, and a new node
+starts from the index snapshot another node published to S3, ready only once caught up.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+from cluster import LoadBalancer, Network, Node, signed_client
+from postgres_server import PostgresServer, require_postgres
+from support import FACES, MotoServer, image_bytes
+
+OBAMA = image_bytes("people/Barack_Obama/obama.jpg")
+OBAMA_AGAIN = image_bytes("people/Barack_Obama/obama2.jpg")
+BIDEN = image_bytes("people/Joe_Biden/biden.jpg")
+LEASE_SECONDS = 3
+
+
+@dataclass
+class Cluster:
+    network: Network
+    postgres: PostgresServer
+    s3: MotoServer
+    nodes: list[Node]
+    balancer: LoadBalancer
+
+    @property
+    def a(self) -> Node:
+        return self.nodes[0]
+
+    @property
+    def b(self) -> Node:
+        return self.nodes[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    require_postgres()
+    root = tmp_path_factory.mktemp("cluster")
+    network = Network(nodes=3)
+    postgres = s3 = balancer = None
+    nodes: list[Node] = []
+    try:
+        postgres = PostgresServer(listen=network.host_addresses())
+        s3 = MotoServer(host="0.0.0.0" if network.isolated else "127.0.0.1").start()
+        s3.client("s3").create_bucket(Bucket="shared")
+        s3.client("s3").put_object(
+            Bucket="shared", Key="clip.mp4", Body=(FACES / "video" / "short_hamilton_clip.mp4").read_bytes()
+        )
+        for index in (1, 2, 3):
+            host = network.host_address(index)
+            nodes.append(
+                Node(
+                    network,
+                    index,
+                    root,
+                    postgres.url_for("rekollect", host),
+                    "--s3-endpoint-url",
+                    f"http://{host}:{s3.port}",
+                    "--snapshot-url",
+                    "s3://shared/index-snapshots",
+                    "--job-lease",
+                    str(LEASE_SECONDS),
+                    "--video-max-jobs",
+                    "1",
+                )
+            )
+        for node in nodes[:2]:
+            node.start(wait=False)
+        for node in nodes[:2]:
+            node.wait_ready()
+        balancer = LoadBalancer(nodes[:2])
+        yield Cluster(network, postgres, s3, nodes, balancer)
+    finally:
+        for node in nodes:
+            node.stop(signal.SIGKILL)
+        for part in (balancer, postgres):
+            if part is not None:
+                part.close()
+        if s3 is not None:
+            s3.stop()
+        network.close()
+
+
+def _face_ids(client, collection_id: str) -> set[str]:
+    found, token = set(), None
+    while True:
+        page = client.list_faces(CollectionId=collection_id, MaxResults=100, **({"NextToken": token} if token else {}))
+        found |= {face["FaceId"] for face in page["Faces"]}
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def _code(error: ClientError) -> str:
+    return error.response["Error"]["Code"]
+
+
+def test_nodes_have_their_own_addresses_and_answer_health(cluster):
+    for node in cluster.nodes[:2]:
+        status, body = node.health()
+        assert status == 200, body
+        report = json.loads(body)
+        assert report["status"] == "ready" and report["indexCursor"] >= report["storeCursor"]
+    if cluster.network.isolated:
+        assert cluster.a.url != cluster.b.url and cluster.a.url.startswith("http://10.231.1.2:")
+    # The balancer forwards signed requests to both nodes.
+    client = signed_client(cluster.balancer.url)
+    for _ in range(4):
+        assert "CollectionIds" in client.list_collections()
+
+
+def test_writes_on_one_node_are_seen_by_the_other_at_once(cluster):
+    a, b = cluster.a.client(), cluster.b.client()
+    a.create_collection(CollectionId="visible")
+    for _ in range(5):
+        face_id = a.index_faces(CollectionId="visible", Image={"Bytes": OBAMA}, MaxFaces=1)["FaceRecords"][0]["Face"][
+            "FaceId"
+        ]
+        matches = b.search_faces_by_image(CollectionId="visible", Image={"Bytes": OBAMA_AGAIN})["FaceMatches"]
+        assert face_id in {match["Face"]["FaceId"] for match in matches}
+        assert b.search_faces(CollectionId="visible", FaceId=face_id)["SearchedFaceId"] == face_id
+        assert b.delete_faces(CollectionId="visible", FaceIds=[face_id])["DeletedFaces"] == [face_id]
+        matches = a.search_faces_by_image(CollectionId="visible", Image={"Bytes": OBAMA_AGAIN})["FaceMatches"]
+        assert face_id not in {match["Face"]["FaceId"] for match in matches}
+
+
+def test_tokens_conflicts_and_users_hold_across_nodes(cluster):
+    a, b = cluster.a.client(), cluster.b.client()
+    a.create_collection(CollectionId="shared-rules")
+    with pytest.raises(ClientError) as caught:
+        b.create_collection(CollectionId="shared-rules")
+    assert _code(caught.value) == "ResourceAlreadyExistsException"
+
+    # The same ClientRequestToken on two nodes: one user, the second call replays the first.
+    a.create_user(CollectionId="shared-rules", UserId="obama", ClientRequestToken="token-1")
+    b.create_user(CollectionId="shared-rules", UserId="obama", ClientRequestToken="token-1")
+    with pytest.raises(ClientError) as caught:
+        b.create_user(CollectionId="shared-rules", UserId="someone-else", ClientRequestToken="token-1")
+    assert _code(caught.value) == "IdempotentParameterMismatchException"
+
+    ids = [
+        a.index_faces(CollectionId="shared-rules", Image={"Bytes": image}, MaxFaces=1)["FaceRecords"][0]["Face"][
+            "FaceId"
+        ]
+        for image in (OBAMA, OBAMA_AGAIN, BIDEN)
+    ]
+    # A NextToken handed out by one node is valid on the other (one signing key, in the database).
+    page = a.list_faces(CollectionId="shared-rules", MaxResults=1)
+    rest = b.list_faces(CollectionId="shared-rules", MaxResults=10, NextToken=page["NextToken"])
+    assert [face["FaceId"] for face in page["Faces"] + rest["Faces"]] == ids
+
+    # AssociateFaces on A updates the user vector that B searches; DeleteFaces on B sees the association.
+    a.associate_faces(CollectionId="shared-rules", UserId="obama", FaceIds=ids[:2])
+    users = b.search_users_by_image(CollectionId="shared-rules", Image={"Bytes": OBAMA})["UserMatches"]
+    assert [match["User"]["UserId"] for match in users] == ["obama"]
+    assert users[0]["User"]["UserStatus"] == "ACTIVE"
+    deleted = b.delete_faces(CollectionId="shared-rules", FaceIds=ids[:1])
+    assert deleted["DeletedFaces"] == []
+    assert deleted["UnsuccessfulFaceDeletions"][0]["Reasons"] == ["ASSOCIATED_TO_AN_EXISTING_USER"]
+
+
+def test_video_job_of_a_killed_node_is_finished_by_the_other(cluster):
+    a, b = cluster.a.client(), cluster.b.client()
+    video = {"S3Object": {"Bucket": "shared", "Name": "clip.mp4"}}
+    job_id = a.start_face_detection(Video=video)["JobId"]
+    # The job limit (1) is cluster-wide.
+    with pytest.raises(ClientError) as caught:
+        b.start_face_detection(Video=video)
+    assert _code(caught.value) == "LimitExceededException"
+    time.sleep(0.5)  # node A claims its job at once
+    cluster.a.stop(signal.SIGKILL)
+    try:
+        deadline = time.monotonic() + 120
+        while (status := b.get_face_detection(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+            assert time.monotonic() < deadline, "node B did not take the job over"
+            time.sleep(0.5)
+        assert status["JobStatus"] == "SUCCEEDED", status.get("StatusMessage")
+        assert status["Faces"] and status["VideoMetadata"]["DurationMillis"] > 0
+        through_balancer = signed_client(cluster.balancer.url, retries=3)
+        assert through_balancer.get_face_detection(JobId=job_id)["Faces"] == status["Faces"]
+    finally:
+        cluster.a.start()
+
+
+def test_postgres_restart_mid_traffic_loses_no_acknowledged_write(cluster):
+    setup = signed_client(cluster.balancer.url, retries=3)
+    setup.create_collection(CollectionId="pg-restart")
+    acknowledged: list[str] = []
+    errors: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        client = signed_client(cluster.balancer.url, retries=1)
+        while not stop.is_set():
+            try:
+                response = client.index_faces(CollectionId="pg-restart", Image={"Bytes": BIDEN}, MaxFaces=1)
+                acknowledged.append(response["FaceRecords"][0]["Face"]["FaceId"])
+            except ClientError as error:
+                errors.append((_code(error), error.response["Error"]["Message"]))
+                time.sleep(0.05)
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    try:
+        time.sleep(1.5)
+        cluster.postgres.stop(signal.SIGKILL)  # a crash, not a clean shutdown
+        time.sleep(5.0)  # longer than a request waits for a connection (3 s)
+        cluster.postgres.start()
+        before_restart = len(acknowledged)
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < before_restart + 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join()
+    assert len(acknowledged) >= before_restart + 2, "the nodes did not reconnect"
+    assert errors, "no request met the database outage"
+    assert {code for code, _ in errors} == {"InternalServerError"}, errors
+    assert all("database is unavailable" in message for _, message in errors), errors
+    # The nodes reconnected by themselves; every acknowledged face is there, on both nodes.
+    for node in (cluster.a, cluster.b):
+        assert set(acknowledged) <= _face_ids(node.client(retries=3), "pg-restart")
+    assert len(acknowledged) > 3
+
+
+def test_killed_node_loses_nothing_it_acknowledged(cluster):
+    a = cluster.a.client()
+    a.create_collection(CollectionId="node-crash")
+    acknowledged: list[str] = []
+
+    def traffic() -> None:
+        with pytest.raises(Exception):  # noqa: B017 - any error: the node dies under it
+            while True:
+                response = a.index_faces(CollectionId="node-crash", Image={"Bytes": OBAMA}, MaxFaces=1)
+                acknowledged.append(response["FaceRecords"][0]["Face"]["FaceId"])
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    time.sleep(2.0)
+    cluster.a.stop(signal.SIGKILL)
+    worker.join()
+    try:
+        assert len(acknowledged) > 2
+        assert set(acknowledged) <= _face_ids(cluster.b.client(), "node-crash")
+    finally:
+        cluster.a.start()
+
+
+def test_new_node_starts_from_the_published_snapshot(cluster):
+    a = cluster.a.client()
+    a.create_collection(CollectionId="snapshotted")
+    face_id = a.index_faces(CollectionId="snapshotted", Image={"Bytes": OBAMA}, MaxFaces=1)["FaceRecords"][0]["Face"][
+        "FaceId"
+    ]
+    cluster.a.stop()  # a clean stop writes and publishes the last snapshot
+    cluster.a.start()
+    listing = cluster.s3.client("s3").list_objects_v2(Bucket="shared", Prefix="index-snapshots/")
+    assert any(item["Key"].endswith("latest.json") for item in listing.get("Contents", []))
+    # A face indexed after the snapshot reaches the new node through the change log.
+    later = a.index_faces(CollectionId="snapshotted", Image={"Bytes": BIDEN}, MaxFaces=1)["FaceRecords"][0]["Face"][
+        "FaceId"
+    ]
+    third = cluster.nodes[2]
+    third.start(fresh=True)
+    try:
+        log = third.log.read_text()
+        assert "fetched the shared index snapshot" in log and "(snapshot," in log
+        client = third.client()
+        assert client.search_faces(CollectionId="snapshotted", FaceId=face_id)["SearchedFaceId"] == face_id
+        matches = client.search_faces_by_image(CollectionId="snapshotted", Image={"Bytes": BIDEN})["FaceMatches"]
+        assert later in {match["Face"]["FaceId"] for match in matches}
+    finally:
+        third.stop()
+
+
+def test_deployment_guide_uses_the_tested_balancer_config():
+    """docs/deployment.md shows the HAProxy configuration these tests run with."""
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "deployment.md").read_text()
+    for line in ("option httpchk GET /health", "http-check expect status 200", "balance roundrobin"):
+        assert line in guide
