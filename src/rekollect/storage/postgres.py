@@ -15,7 +15,6 @@ hold the same bits and give the same search results.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -25,22 +24,25 @@ import numpy as np
 import psycopg
 
 from ..errors import ResourceNotFoundException
-from .base import CollectionRecord, FaceRecord, IndexChange, Page, SavedResponse, T, UserRecord
+from .base import CollectionRecord, FaceRecord, IndexChange, Page, SavedResponse, UserRecord
 from .postgres_db import PostgresDatabase
 from .postgres_schema import MIGRATIONS
+from .rows import (
+    FACE_COLUMNS,
+    USER_COLUMNS,
+    collection_of,
+    face_of,
+    page_of,
+    scope_pattern,
+    user_of,
+    vector_bytes,
+    vector_of,
+)
 
 CHANGES_CHANNEL = "rekollect_index"
 """``NOTIFY`` channel of the index change log."""
 
-_FACE_COLUMNS = (
-    "seq, face_id, image_id, external_image_id, box_width, box_height, box_left, box_top,"
-    " confidence, model_version, embedding, user_id"
-)
 
-_USER_COLUMNS = (
-    "users.user_id, (SELECT COUNT(*) FROM faces"
-    " WHERE faces.collection_id = users.collection_id AND faces.user_id = users.user_id), users.vector"
-)
 
 
 def _require_collection(db: psycopg.Connection, collection_id: str) -> None:
@@ -101,7 +103,7 @@ class PostgresStore:
                 "SELECT collection_id, arn, created, face_model_version FROM collections WHERE collection_id = %s",
                 (collection_id,),
             ).fetchone()
-        return None if row is None else _collection(row)
+        return None if row is None else collection_of(row)
 
     def delete_collection(self, collection_id: str) -> bool:
         with self._db.transaction() as db:
@@ -109,7 +111,7 @@ class PostgresStore:
             for table in ("tags", "images", "faces", "users"):
                 db.execute(f"DELETE FROM {table} WHERE collection_id = %s", (collection_id,))
             db.execute(
-                "DELETE FROM saved_responses WHERE scope LIKE %s ESCAPE '!'", (_scope_prefix(collection_id),)
+                "DELETE FROM saved_responses WHERE scope LIKE %s ESCAPE '!'", (scope_pattern(collection_id),)
             )
             return deleted > 0
 
@@ -120,7 +122,7 @@ class PostgresStore:
                 " WHERE seq > %s ORDER BY seq LIMIT %s",
                 (after or 0, limit + 1),
             ).fetchall()
-        return _page([(row[0], _collection(row[1:])) for row in rows], limit)
+        return page_of([(row[0], collection_of(row[1:])) for row in rows], limit)
 
     def get_tags(self, collection_id: str) -> dict[str, str]:
         with self._db.connection() as db:
@@ -178,7 +180,7 @@ class PostgresStore:
                         *face.box,
                         face.confidence,
                         face.model_version,
-                        np.asarray(face.embedding, dtype="<f4").tobytes(),
+                        vector_bytes(face.embedding),
                         face.user_id,
                     )
                     for face in faces
@@ -189,18 +191,18 @@ class PostgresStore:
         ids = list(dict.fromkeys(face_ids))
         with self._db.connection() as db:
             rows = db.execute(
-                f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = %s AND face_id = ANY(%s) ORDER BY seq",
+                f"SELECT {FACE_COLUMNS} FROM faces WHERE collection_id = %s AND face_id = ANY(%s) ORDER BY seq",
                 (collection_id, ids),
             ).fetchall()
-        return [_face(row) for row in rows]
+        return [face_of(row) for row in rows]
 
     def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
         with self._db.connection() as db:
             rows = db.execute(
-                f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = %s AND image_id = %s ORDER BY seq",
+                f"SELECT {FACE_COLUMNS} FROM faces WHERE collection_id = %s AND image_id = %s ORDER BY seq",
                 (collection_id, image_id),
             ).fetchall()
-        return [_face(row) for row in rows]
+        return [face_of(row) for row in rows]
 
     def list_faces(
         self,
@@ -211,7 +213,7 @@ class PostgresStore:
         user_id: str | None = None,
         face_ids: list[str] | None = None,
     ) -> Page[FaceRecord]:
-        query = f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = %s AND seq > %s"
+        query = f"SELECT {FACE_COLUMNS} FROM faces WHERE collection_id = %s AND seq > %s"
         params: list[object] = [collection_id, after or 0]
         if user_id is not None:
             query += " AND user_id = %s"
@@ -223,7 +225,7 @@ class PostgresStore:
         params.append(limit + 1)
         with self._db.connection() as db:
             rows = db.execute(query, params).fetchall()
-        return _page([(row[0], _face(row)) for row in rows], limit)
+        return page_of([(row[0], face_of(row)) for row in rows], limit)
 
     def delete_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[str]:
         deleted = []
@@ -254,7 +256,7 @@ class PostgresStore:
                 "SELECT face_id, embedding FROM faces WHERE collection_id = %s ORDER BY seq", (collection_id,)
             ).fetchall()
         for face_id, blob in rows:
-            yield face_id, _vector(blob)
+            yield face_id, vector_of(blob)
 
     # Users
 
@@ -273,10 +275,10 @@ class PostgresStore:
     def get_user(self, collection_id: str, user_id: str) -> UserRecord | None:
         with self._db.connection() as db:
             row = db.execute(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE collection_id = %s AND user_id = %s",
+                f"SELECT {USER_COLUMNS} FROM users WHERE collection_id = %s AND user_id = %s",
                 (collection_id, user_id),
             ).fetchone()
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     def delete_user(self, collection_id: str, user_id: str) -> bool:
         with self._db.transaction() as db:
@@ -294,11 +296,11 @@ class PostgresStore:
     def list_users(self, collection_id: str, after: int | None, limit: int) -> Page[UserRecord]:
         with self._db.connection() as db:
             rows = db.execute(
-                f"SELECT users.seq, {_USER_COLUMNS} FROM users WHERE collection_id = %s AND seq > %s"
+                f"SELECT users.seq, {USER_COLUMNS} FROM users WHERE collection_id = %s AND seq > %s"
                 " ORDER BY seq LIMIT %s",
                 (collection_id, after or 0, limit + 1),
             ).fetchall()
-        return _page([(row[0], _user(row[1:])) for row in rows], limit)
+        return page_of([(row[0], user_of(row[1:])) for row in rows], limit)
 
     def count_users(self, collection_id: str) -> int:
         with self._db.connection() as db:
@@ -313,7 +315,7 @@ class PostgresStore:
             )
 
     def set_user_vector(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
-        blob = None if vector is None else np.asarray(vector, dtype="<f4").tobytes()
+        blob = None if vector is None else vector_bytes(vector)
         with self._db.transaction() as db:
             _require_collection(db, collection_id)
             db.execute(
@@ -328,7 +330,7 @@ class PostgresStore:
                 (collection_id,),
             ).fetchall()
         for user_id, blob in rows:
-            yield user_id, _vector(blob)
+            yield user_id, vector_of(blob)
 
     # Index change log
 
@@ -351,7 +353,7 @@ class PostgresStore:
                 (after, limit),
             ).fetchall()
         return [
-            IndexChange(seq, f"{kind}/{collection_id}", key, None if blob is None else _vector(blob))
+            IndexChange(seq, f"{kind}/{collection_id}", key, None if blob is None else vector_of(blob))
             for seq, kind, collection_id, key, blob in rows
         ]
 
@@ -371,43 +373,3 @@ class PostgresStore:
                 (scope, token, saved.fingerprint, saved.response),
             )
 
-
-def _scope_prefix(collection_id: str) -> str:
-    """LIKE pattern for idempotency scopes of a collection (scopes end with ``\\n<CollectionId>``)."""
-    escaped = collection_id.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"%\n{escaped}"
-
-
-def _vector(blob: bytes) -> np.ndarray:
-    return np.frombuffer(bytes(blob), dtype="<f4").astype(np.float32, copy=False)
-
-
-def _user(row: tuple) -> UserRecord:
-    user_id, face_count, blob = row
-    return UserRecord(user_id=user_id, face_count=int(face_count), vector=None if blob is None else _vector(blob))
-
-
-def _collection(row: tuple) -> CollectionRecord:
-    collection_id, arn, created, version = row
-    return CollectionRecord(collection_id, arn, dt.datetime.fromtimestamp(created, tz=dt.UTC), version)
-
-
-def _face(row: tuple) -> FaceRecord:
-    (_, face_id, image_id, external, width, height, left, top, confidence, version, blob, user_id) = row
-    return FaceRecord(
-        face_id=face_id,
-        image_id=image_id,
-        external_image_id=external,
-        box=(width, height, left, top),
-        confidence=confidence,
-        model_version=version,
-        embedding=_vector(blob),
-        user_id=user_id,
-    )
-
-
-def _page(rows: list[tuple[int, T]], limit: int) -> Page[T]:
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return Page([item for _, item in rows], rows[-1][0])
-    return Page([item for _, item in rows], None)

@@ -13,7 +13,6 @@ by earlier releases.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -22,8 +21,19 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ResourceNotFoundException
-from .base import CollectionRecord, FaceRecord, IndexChange, Page, SavedResponse, T, UserRecord
+from .base import CollectionRecord, FaceRecord, IndexChange, Page, SavedResponse, UserRecord
 from .database import SqliteDatabase
+from .rows import (
+    FACE_COLUMNS,
+    USER_COLUMNS,
+    collection_of,
+    face_of,
+    page_of,
+    scope_pattern,
+    user_of,
+    vector_bytes,
+    vector_of,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -141,10 +151,6 @@ def _require_collection(db: sqlite3.Connection, collection_id: str) -> None:
         raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
 
 
-_FACE_COLUMNS = (
-    "seq, face_id, image_id, external_image_id, box_width, box_height, box_left, box_top,"
-    " confidence, model_version, embedding, user_id"
-)
 
 
 class SqliteStore:
@@ -192,14 +198,14 @@ class SqliteStore:
                 "SELECT collection_id, arn, created, face_model_version FROM collections WHERE collection_id = ?",
                 (collection_id,),
             ).fetchone()
-        return None if row is None else _collection(row)
+        return None if row is None else collection_of(row)
 
     def delete_collection(self, collection_id: str) -> bool:
         with self._db.transaction() as db:
             deleted = db.execute("DELETE FROM collections WHERE collection_id = ?", (collection_id,)).rowcount
             for table in ("tags", "images", "faces", "users"):
                 db.execute(f"DELETE FROM {table} WHERE collection_id = ?", (collection_id,))
-            db.execute("DELETE FROM saved_responses WHERE scope LIKE ? ESCAPE '!'", (_scope_prefix(collection_id),))
+            db.execute("DELETE FROM saved_responses WHERE scope LIKE ? ESCAPE '!'", (scope_pattern(collection_id),))
             return deleted > 0
 
     def list_collections(self, after: int | None, limit: int) -> Page[CollectionRecord]:
@@ -209,7 +215,7 @@ class SqliteStore:
                 " WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after or 0, limit + 1),
             ).fetchall()
-        return _page([(row[0], _collection(row[1:])) for row in rows], limit)
+        return page_of([(row[0], collection_of(row[1:])) for row in rows], limit)
 
     def get_tags(self, collection_id: str) -> dict[str, str]:
         with self._db.lock:
@@ -255,7 +261,7 @@ class SqliteStore:
                 (collection_id, first.image_id, content_hash, first.external_image_id),
             )
             db.executemany(
-                f"INSERT INTO faces (collection_id, {_FACE_COLUMNS}) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO faces (collection_id, {FACE_COLUMNS}) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         collection_id,
@@ -265,7 +271,7 @@ class SqliteStore:
                         *face.box,
                         face.confidence,
                         face.model_version,
-                        np.asarray(face.embedding, dtype=np.float32).tobytes(),
+                        vector_bytes(face.embedding),
                         face.user_id,
                     )
                     for face in faces
@@ -279,20 +285,20 @@ class SqliteStore:
                 row
                 for start in range(0, len(ids), 500)
                 for row in self._db.connection.execute(  # "+collection_id": look up by the face_id index
-                    f"SELECT {_FACE_COLUMNS} FROM faces WHERE +collection_id = ?"
+                    f"SELECT {FACE_COLUMNS} FROM faces WHERE +collection_id = ?"
                     f" AND face_id IN ({','.join('?' * len(ids[start : start + 500]))})",
                     (collection_id, *ids[start : start + 500]),
                 ).fetchall()
             ]
-        return [_face(row) for row in sorted(rows)]
+        return [face_of(row) for row in sorted(rows)]
 
     def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
         with self._db.lock:
             rows = self._db.connection.execute(
-                f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ? AND image_id = ? ORDER BY seq",
+                f"SELECT {FACE_COLUMNS} FROM faces WHERE collection_id = ? AND image_id = ? ORDER BY seq",
                 (collection_id, image_id),
             ).fetchall()
-        return [_face(row) for row in rows]
+        return [face_of(row) for row in rows]
 
     def list_faces(
         self,
@@ -303,7 +309,7 @@ class SqliteStore:
         user_id: str | None = None,
         face_ids: list[str] | None = None,
     ) -> Page[FaceRecord]:
-        query = f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_id = ? AND seq > ?"
+        query = f"SELECT {FACE_COLUMNS} FROM faces WHERE collection_id = ? AND seq > ?"
         params: list[object] = [collection_id, after or 0]
         if user_id is not None:
             query += " AND user_id = ?"
@@ -315,7 +321,7 @@ class SqliteStore:
         params.append(limit + 1)
         with self._db.lock:
             rows = self._db.connection.execute(query, params).fetchall()
-        return _page([(row[0], _face(row)) for row in rows], limit)
+        return page_of([(row[0], face_of(row)) for row in rows], limit)
 
     def delete_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[str]:
         deleted = []
@@ -350,14 +356,10 @@ class SqliteStore:
                 "SELECT face_id, embedding FROM faces WHERE collection_id = ? ORDER BY seq", (collection_id,)
             ).fetchall()
         for face_id, blob in rows:
-            yield face_id, np.frombuffer(blob, dtype=np.float32)
+            yield face_id, vector_of(blob)
 
     # Users
 
-    _USER_COLUMNS = (
-        "users.user_id, (SELECT COUNT(*) FROM faces"
-        " WHERE faces.collection_id = users.collection_id AND faces.user_id = users.user_id), users.vector"
-    )
 
     def create_user(self, collection_id: str, user_id: str) -> bool:
         with self._db.transaction() as db:
@@ -371,10 +373,10 @@ class SqliteStore:
     def get_user(self, collection_id: str, user_id: str) -> UserRecord | None:
         with self._db.lock:
             row = self._db.connection.execute(
-                f"SELECT {self._USER_COLUMNS} FROM users WHERE collection_id = ? AND user_id = ?",
+                f"SELECT {USER_COLUMNS} FROM users WHERE collection_id = ? AND user_id = ?",
                 (collection_id, user_id),
             ).fetchone()
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     def delete_user(self, collection_id: str, user_id: str) -> bool:
         with self._db.transaction() as db:
@@ -392,11 +394,11 @@ class SqliteStore:
     def list_users(self, collection_id: str, after: int | None, limit: int) -> Page[UserRecord]:
         with self._db.lock:
             rows = self._db.connection.execute(
-                f"SELECT users.seq, {self._USER_COLUMNS} FROM users WHERE collection_id = ? AND seq > ?"
+                f"SELECT users.seq, {USER_COLUMNS} FROM users WHERE collection_id = ? AND seq > ?"
                 " ORDER BY seq LIMIT ?",
                 (collection_id, after or 0, limit + 1),
             ).fetchall()
-        return _page([(row[0], _user(row[1:])) for row in rows], limit)
+        return page_of([(row[0], user_of(row[1:])) for row in rows], limit)
 
     def count_users(self, collection_id: str) -> int:
         with self._db.lock:
@@ -415,7 +417,7 @@ class SqliteStore:
             )
 
     def set_user_vector(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
-        blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+        blob = None if vector is None else vector_bytes(vector)
         with self._db.transaction() as db:
             _require_collection(db, collection_id)
             db.execute(
@@ -429,7 +431,7 @@ class SqliteStore:
                 (collection_id,),
             ).fetchall()
         for user_id, blob in rows:
-            yield user_id, np.frombuffer(blob, dtype=np.float32)
+            yield user_id, vector_of(blob)
 
     # Index change log
 
@@ -453,7 +455,7 @@ class SqliteStore:
             ).fetchall()
         return [
             IndexChange(
-                seq, f"{kind}/{collection_id}", key, None if blob is None else np.frombuffer(blob, dtype=np.float32)
+                seq, f"{kind}/{collection_id}", key, None if blob is None else vector_of(blob)
             )
             for seq, kind, collection_id, key, blob in rows
         ]
@@ -474,40 +476,3 @@ class SqliteStore:
                 (scope, token, saved.fingerprint, saved.response),
             )
 
-
-def _scope_prefix(collection_id: str) -> str:
-    """LIKE pattern for idempotency scopes of a collection (scopes end with ``\\n<CollectionId>``)."""
-    escaped = collection_id.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"%\n{escaped}"
-
-
-def _user(row: tuple) -> UserRecord:
-    user_id, face_count, blob = row
-    vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
-    return UserRecord(user_id=user_id, face_count=int(face_count), vector=vector)
-
-
-def _collection(row: tuple) -> CollectionRecord:
-    collection_id, arn, created, version = row
-    return CollectionRecord(collection_id, arn, dt.datetime.fromtimestamp(created, tz=dt.UTC), version)
-
-
-def _face(row: tuple) -> FaceRecord:
-    (_, face_id, image_id, external, width, height, left, top, confidence, version, blob, user_id) = row
-    return FaceRecord(
-        face_id=face_id,
-        image_id=image_id,
-        external_image_id=external,
-        box=(width, height, left, top),
-        confidence=confidence,
-        model_version=version,
-        embedding=np.frombuffer(blob, dtype=np.float32),
-        user_id=user_id,
-    )
-
-
-def _page(rows: list[tuple[int, T]], limit: int) -> Page[T]:
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return Page([item for _, item in rows], rows[-1][0])
-    return Page([item for _, item in rows], None)
