@@ -201,7 +201,8 @@ class LoadBalancer:
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="rekollect-haproxy-"))
         self.config = self.root / "haproxy.cfg"
-        self.config.write_text(haproxy_config(self.port, nodes))
+        servers = [(f"node{node.index}", f"{node.network.node_address(node.index)}:{node.port}") for node in nodes]
+        self.config.write_text(haproxy_config(f"127.0.0.1:{self.port}", servers))
         self.log = self.root / "haproxy.log"
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
@@ -228,11 +229,10 @@ class LoadBalancer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def haproxy_config(port: int, nodes: list[Node]) -> str:
-    """The HAProxy configuration the tests (and docs/deployment.md) use for ``nodes``."""
-    servers = "\n".join(
-        f"    server node{node.index} {node.network.node_address(node.index)}:{node.port} check" for node in nodes
-    )
+def haproxy_config(bind: str, servers: list[tuple[str, str]]) -> str:
+    """The HAProxy configuration the tests (and docs/deployment.md) use: ``bind`` address:port,
+    ``servers`` as (name, address:port)."""
+    lines = "\n".join(f"    server {name} {address} check" for name, address in servers)
     return f"""global
     maxconn 512
 
@@ -244,9 +244,10 @@ defaults
     timeout check 5s
     retries 3
     option redispatch
+    option forwardfor
 
 frontend rekognition
-    bind 127.0.0.1:{port}
+    bind {bind}
     default_backend nodes
 
 backend nodes
@@ -254,5 +255,5 @@ backend nodes
     option httpchk GET /health
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
-{servers}
+{lines}
 """
