@@ -33,8 +33,8 @@ from _common import ServerProcess, percentile, usable_people
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from cluster import LoadBalancer, Network, Node, signed_client  # noqa: E402
-from postgres_server import PostgresServer  # noqa: E402
+from cluster import LoadBalancer, Network, Node, signed_client
+from postgres_server import PostgresServer
 
 
 def photos(count: int) -> list[bytes]:

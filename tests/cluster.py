@@ -26,7 +26,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-
 from support import free_port
 
 KEY_ID, SECRET = "AKIDCLUSTERTEST", "cluster-test-secret-key"

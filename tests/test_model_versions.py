@@ -1,38 +1,49 @@
-"""Face model versions: collections keep the model they were created with, old data keeps working.
+"""Data written by earlier releases keeps working; collections keep the face model they were created with.
 
-The previous release (commit ``PREVIOUS_RELEASE``, face model ``rekollect-dlib-resnet-v1``, before
-versions were numbered) writes a data directory here; this release then serves it: its
-collection reports model 1.0, its stored faces are searched with the 1.0 pack, new faces indexed
-into it use 1.0, and a new collection gets 2.0, side by side in one server.
+The release before face model 2.0 (commit ``PREVIOUS_RELEASE``, face model
+``rekollect-dlib-resnet-v1``, before versions were numbered) writes a data directory here; this
+release then serves it: its collection reports model 1.0, its stored faces are searched with the
+1.0 pack, new faces indexed into it use 1.0, and a new collection gets 2.0, side by side in one
+server. The release before the video job queue (``RELEASE_BEFORE_JOB_QUEUE``) is killed with a job
+in progress; this release migrates its ``jobs.sqlite3`` and finishes the job.
 """
 
 from __future__ import annotations
 
+import shutil
+import signal
 import subprocess
 import tarfile
+import time
 from io import BytesIO
 from pathlib import Path
 
 import pytest
-from support import REPO, ServerProcess, image_bytes
+from support import FACES, REPO, ServerProcess, image_bytes
 
 PREVIOUS_RELEASE = "4a016275923cec160a8a2b2996efe4b5d58ba4d7"
 """The last commit on main before face model 2.0."""
 
 
-@pytest.fixture(scope="module")
-def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The previous release's ``src`` folder, taken from this repository's history."""
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", PREVIOUS_RELEASE, "src"], capture_output=True, check=False
-    )
+RELEASE_BEFORE_JOB_QUEUE = "204b01814a1b6e02b7368983763f978595889be7"
+"""The last commit on main before video jobs were claimed under leases (``jobs.sqlite3`` schema 0)."""
+
+
+def release_source(commit: str, root: Path) -> Path:
+    """The ``src`` folder of ``commit``, taken from this repository's history, under ``root``."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "src"], capture_output=True, check=False)
     assert archive.returncode == 0, (
-        f"commit {PREVIOUS_RELEASE} is not in this clone ({archive.stderr.decode().strip()}): clone with history"
+        f"commit {commit} is not in this clone ({archive.stderr.decode().strip()}): clone with history"
     )
-    root = tmp_path_factory.mktemp("previous-release")
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
         tar.extractall(root, filter="data")
     return root / "src"
+
+
+@pytest.fixture(scope="module")
+def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``src`` folder of the release before face model 2.0."""
+    return release_source(PREVIOUS_RELEASE, tmp_path_factory.mktemp("previous-release"))
 
 
 def test_data_from_the_previous_release_stays_on_model_1(tmp_path, previous_release):
@@ -93,3 +104,27 @@ def test_new_collections_can_stay_on_model_1(tmp_path):
         assert indexed["FaceModelVersion"] == "1.0" and len(indexed["FaceRecords"]) == 4
     finally:
         server.stop()
+
+
+def test_video_job_left_by_the_previous_release_is_finished(tmp_path):
+    release = release_source(RELEASE_BEFORE_JOB_QUEUE, tmp_path / "release")
+    (tmp_path / "buckets" / "videos").mkdir(parents=True)
+    shutil.copyfile(FACES / "video" / "short_hamilton_clip.mp4", tmp_path / "buckets" / "videos" / "clip.mp4")
+    args = ("--s3-local-root", str(tmp_path / "buckets"))
+    old = ServerProcess(tmp_path / "data", *args, env={"PYTHONPATH": str(release)}).start()
+    try:
+        job_id = old.client().start_face_detection(Video={"S3Object": {"Bucket": "videos", "Name": "clip.mp4"}})[
+            "JobId"
+        ]
+    finally:
+        old.stop(signal.SIGKILL)
+    new = ServerProcess(tmp_path / "data", *args).start()
+    try:
+        client = new.client()
+        deadline = time.monotonic() + 120
+        while (job := client.get_face_detection(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert job["JobStatus"] == "SUCCEEDED" and job["Faces"]
+    finally:
+        new.stop()
