@@ -14,6 +14,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .config import Settings
+from .console.app import console_app
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import TokenSigner
@@ -28,6 +29,7 @@ from .storage.jobs import JobStore
 from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
+from .vision.attributes.model_files import models_dir
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
@@ -98,9 +100,11 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings``; shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    """The ASGI app for ``settings`` (the API on ``POST /``, the web console under ``/console``); shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     service = build_service(settings)
-    return create_wire_app(bind_operations(service), guard=guard, on_shutdown=lambda: shut_down(service))
+    app = create_wire_app(bind_operations(service), guard=guard, on_shutdown=lambda: shut_down(service))
+    app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
+    return app
 
 
 def shut_down(service: FaceService) -> None:
