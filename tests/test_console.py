@@ -73,16 +73,31 @@ def test_collections_faces_and_a_match_for_an_indexed_person(server, rekognition
     face_id = face["FaceRecords"][0]["Face"]["FaceId"]
     rekognition.create_user(CollectionId=collection, UserId="barack")
     rekognition.associate_faces(CollectionId=collection, UserId="barack", FaceIds=[face_id])
+    group = image_bytes(GROUP)
+    total = 1 + sum(  # more faces than one page of the console's (10)
+        len(
+            rekognition.index_faces(CollectionId=collection, Image={"Bytes": group}, ExternalImageId=name)[
+                "FaceRecords"
+            ]
+        )
+        for name in ("group-a", "group-b")
+    )
+    assert total > 10
     page.goto(f"{server.url}/console/")
     row = page.locator("#collections tr", has=page.get_by_role("link", name=collection, exact=True))
-    expect(row.locator("td").nth(1)).to_have_text("1")  # FaceCount
+    expect(row.locator("td").nth(1)).to_have_text(str(total))  # FaceCount
     expect(row.locator("td").nth(2)).to_have_text("1")  # UserCount
     expect(row.locator("td").nth(3)).to_have_text("2.0")  # FaceModelVersion
     screenshot(page, "collections")
 
     row.get_by_role("link").click()
-    expect(page.locator("table.Faces tbody tr")).to_have_count(1)
-    expect(page.locator("table.Faces tbody td").nth(0)).to_have_text(face_id)
+    faces = page.locator("table.Faces tbody tr")
+    expect(faces).to_have_count(10)
+    expect(faces.first.locator("td").nth(0)).to_have_text(face_id)  # ListFaces: in indexing order
+    expect(faces.first.locator("td").nth(1)).to_have_text("obama")
+    page.locator("section", has=page.locator("table.Faces")).get_by_role("button", name="Next").click()
+    expect(faces).to_have_count(total - 10)
+    expect(page.locator(".page-number").first).to_have_text("page 2")
     expect(page.locator("table.Users tbody td")).to_have_text(["barack", "ACTIVE"])
 
     page.get_by_role("link", name="Try it").click()
@@ -156,6 +171,8 @@ def test_keys_typed_into_the_page_sign_requests(signed_server, page):
         aws_access_key_id=KEY_ID,
         aws_secret_access_key=SECRET,
     ).create_collection(CollectionId="signed")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.url} {request.all_headers()} {request.post_data}"))
     response = page.goto(f"{signed_server.url}/console/")
     assert response is not None and response.ok  # the static files need no signature
     assert "default-src 'self'" in response.headers["content-security-policy"]
@@ -177,3 +194,4 @@ def test_keys_typed_into_the_page_sign_requests(signed_server, page):
     expect(page.locator("#error")).to_be_hidden()
     expect(page.get_by_role("link", name="signed", exact=True)).to_be_visible()
     assert page.evaluate("Object.values(sessionStorage).join()").count(SECRET) == 1  # kept in the tab only
+    assert len(sent) > 10 and not any(SECRET in request for request in sent)  # and never sent

@@ -2,7 +2,7 @@
 import { call, callAll } from "./api.js";
 import { h, table } from "./dom.js";
 
-const PAGE_SIZE = 20;
+const PAGE_SIZE = 10; // MaxResults of each ListFaces / ListUsers page
 
 // #/collections: ListCollections, then DescribeCollection of each.
 export async function collectionsPage(main) {
@@ -31,7 +31,8 @@ function pagedTable(operation, body, key, headings, row) {
     const next = h("button", { type: "button", onclick: () => show(index + 1) }, "Next");
     previous.disabled = index === 0;
     next.disabled = !page.NextToken;
-    section.replaceChildren(table(headings, page[key].map(row), { class: key }), previous, ` page ${index + 1} `, next);
+    section.replaceChildren(table(headings, page[key].map(row), { class: key }),
+      previous, h("span", { class: "page-number" }, ` page ${index + 1} `), next);
   }
   return { section, ready: show(0) };
 }
