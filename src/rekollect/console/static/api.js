@@ -8,7 +8,7 @@ const KEY_ERRORS = new Set([
   "MissingAuthenticationTokenException", "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignatureException",
 ]);
 
-export class ApiError extends Error {
+class ApiError extends Error {
   // type: AWS's error type (the response's __type), message: its message.
   constructor(type, message) {
     super(`${type}: ${message}`);
