@@ -100,7 +100,8 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings`` (the API on ``POST /``, the web console under ``/console``); shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    """The ASGI app for ``settings``: the API on ``POST /``, the web console under ``/console``.
+    Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     service = build_service(settings)
     app = create_wire_app(bind_operations(service), guard=guard, on_shutdown=lambda: shut_down(service))
     app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
