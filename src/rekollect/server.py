@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .config import Settings
+from .console.app import console_app
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import KEY_BYTES, TokenSigner
@@ -36,6 +37,7 @@ from .storage.snapshot_mirror import SnapshotMirror
 from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
+from .vision.attributes.model_files import models_dir
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
@@ -149,7 +151,8 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings``; shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    """The ASGI app for ``settings``: the API on ``POST /``, ``GET /health`` for load balancers, the
+    web console under ``/console``. Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     stores = open_stores(settings)
     service = build_service(settings, stores)
     videos = build_videos(settings, service, stores)
@@ -157,12 +160,14 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     if stores.follow_changes is not None and isinstance(service.index, SyncedIndex):
         follow = functools.partial(stores.follow_changes, service.index.sync, stop)
         threading.Thread(target=follow, name="change-log", daemon=True).start()
-    return create_wire_app(
+    app = create_wire_app(
         bind_operations(service, videos),
         guard=guard,
         on_shutdown=lambda: shut_down(service, stop),
         extra_routes=[health_route(service.index)] if isinstance(service.index, SyncedIndex) else [],
     )
+    app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
+    return app
 
 
 def shut_down(service: FaceService, stop: threading.Event) -> None:
