@@ -21,6 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import boto3
@@ -56,6 +57,7 @@ class Network:
 
     def _create(self) -> bool:
         if shutil.which("ip") is None:
+            warnings.warn("iproute2's ip is missing: the nodes run on loopback ports", stacklevel=2)
             return False
         try:
             for index in range(1, self.nodes + 1):
@@ -68,8 +70,12 @@ class Network:
                 self._ip("-n", namespace, "addr", "add", f"{self.node_address(index)}/24", "dev", node_end)
                 self._ip("-n", namespace, "link", "set", node_end, "up")
                 self._ip("-n", namespace, "link", "set", "lo", "up")
-        except subprocess.CalledProcessError:
+        except subprocess.CalledProcessError as error:
             self.close()
+            warnings.warn(
+                f"no network namespaces here ({error.stderr.decode().strip()}): the nodes run on loopback ports",
+                stacklevel=2,
+            )
             return False
         return True
 
