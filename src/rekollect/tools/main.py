@@ -183,7 +183,7 @@ def run(argv: Sequence[str]) -> int:
         print(f"rekollect {args.command}: cannot reach {endpoint} (is `rekollect serve` running?)", file=sys.stderr)
     except (NoCredentialsError, NoRegionError) as error:
         print(
-            f"rekollect {args.command}: {error}; set AWS_DEFAULT_REGION and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+            f"rekollect {args.command}: {str(error).rstrip('.')}: set AWS_DEFAULT_REGION and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
             "(or use a loopback --endpoint-url, where the tools default to us-east-1 and the key 'local')",
             file=sys.stderr,
         )
