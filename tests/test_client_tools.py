@@ -269,11 +269,13 @@ def test_errors_are_named_and_exit_non_zero(server, tmp_path):
 def test_paths_follow_the_server_settings(tmp_path):
     default = tool(tmp_path, "paths", "--json", env={"XDG_DATA_HOME": str(tmp_path / "xdg")})
     assert json.loads(default.stdout) == {
-        "data_dir": str(tmp_path / "xdg" / "rekollect"),
-        "s3_local_root": str(tmp_path / "xdg" / "rekollect" / "s3"),
+        "data-dir": str(tmp_path / "xdg" / "rekollect"),
+        "s3-local-root": str(tmp_path / "xdg" / "rekollect" / "s3"),
     }
     flagged = tool(tmp_path, "paths", "--json", "--data-dir", str(tmp_path / "d"), "--s3-local-root", "/srv/s3")
-    assert json.loads(flagged.stdout) == {"data_dir": str(tmp_path / "d"), "s3_local_root": "/srv/s3"}
+    assert json.loads(flagged.stdout) == {"data-dir": str(tmp_path / "d"), "s3-local-root": "/srv/s3"}
+    one = tool(tmp_path, "paths", "s3-local-root", "--data-dir", str(tmp_path / "d"))
+    assert one.stdout == f"{tmp_path / 'd' / 's3'}\n"
 
 
 def test_external_image_ids_fit_the_service_pattern():

@@ -24,19 +24,20 @@ from .state import IndexState, default_state_path
 from .tables import table
 
 _QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
+_PATH_NAMES = ("data-dir", "s3-local-root")
 
 
 def _parser() -> argparse.ArgumentParser:
     api = argparse.ArgumentParser(add_help=False)
-    api.add_argument("--endpoint-url", help="Rekognition endpoint (default: see `rekollect index --help`)")
-    api.add_argument("--aws", action="store_true", help="use Amazon Rekognition's own endpoint")
-    api.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    parser = argparse.ArgumentParser(
-        prog="rekollect",
-        epilog="Endpoint: --endpoint-url, else $REKOLLECT_ENDPOINT_URL, $AWS_ENDPOINT_URL_REKOGNITION, "
-        "$AWS_ENDPOINT_URL, else http://127.0.0.1:8085; --aws for Amazon's. Region and credentials: "
-        "boto3's usual chain; on a loopback endpoint without any, us-east-1 and the dummy key 'local'.",
+    api.add_argument(
+        "--endpoint-url",
+        help="Rekognition endpoint (default: $REKOLLECT_ENDPOINT_URL, $AWS_ENDPOINT_URL_REKOGNITION, "
+        "$AWS_ENDPOINT_URL, else http://127.0.0.1:8085). Region and credentials come from boto3's usual chain; "
+        "on a loopback endpoint without any, us-east-1 and the dummy key 'local'",
     )
+    api.add_argument("--aws", action="store_true", help="use Amazon Rekognition's own endpoint, ignoring the above")
+    api.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser = argparse.ArgumentParser(prog="rekollect")
     commands = parser.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", parents=[api], help="index every JPEG/PNG under folders and s3:// prefixes")
@@ -75,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "paths",
-        help="print the server's data directory and local S3 root (takes `rekollect serve`'s flags, and --json)",
+        help="print the server's data directory and local S3 root: `rekollect paths [data-dir|s3-local-root] "
+        "[--json] [serve's flags]` (serve's flags and variables apply)",
     )
     return parser
 
@@ -83,14 +85,16 @@ def _parser() -> argparse.ArgumentParser:
 def _paths(argv: Sequence[str]) -> int:
     from ..cli import parse_settings
 
-    settings = parse_settings(["serve", *(arg for arg in argv if arg != "--json")])
-    found = {"data_dir": str(settings.data_dir), "s3_local_root": str(settings.local_object_root)}
-    if "--json" in argv:
+    name = argv[0] if argv and argv[0] in _PATH_NAMES else None
+    flags = [arg for arg in argv[1 if name else 0 :] if arg != "--json"]
+    settings = parse_settings(["serve", *flags])
+    found = {"data-dir": str(settings.data_dir), "s3-local-root": str(settings.local_object_root)}
+    if name is not None:
+        print(found[name])
+    elif "--json" in argv:
         print(json.dumps(found))
     else:
-        print(
-            table(["Path", "Where"], [["data directory", found["data_dir"]], ["local S3 root", found["s3_local_root"]]])
-        )
+        print(table(["Path", "Where"], list(found.items())))
     return 0
 
 
