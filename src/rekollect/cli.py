@@ -1,4 +1,5 @@
-"""``rekollect`` command line: ``rekollect serve [options]``.
+"""``rekollect`` command line: ``rekollect serve [options]``, and the API client tools
+``rekollect index|search|compare|detect|paths`` (``rekollect.tools``).
 
 Each option can also be set by an environment variable (the flag wins):
 
@@ -41,10 +42,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .config import FACE_MODEL_VERSIONS, Settings, default_data_dir
+from .tools import COMMANDS as TOOL_COMMANDS
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -53,7 +56,11 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     """Parse ``serve`` arguments (with environment defaults) into ``Settings``."""
-    parser = argparse.ArgumentParser(prog="rekollect", description="Amazon Rekognition-compatible face service")
+    parser = argparse.ArgumentParser(
+        prog="rekollect",
+        description="Amazon Rekognition-compatible face service",
+        epilog=f"Client tools: {', '.join(TOOL_COMMANDS)} (rekollect COMMAND --help).",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default=_env("HOST", "127.0.0.1"))
@@ -131,8 +138,13 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``rekollect`` console script."""
+    """Entry point of the ``rekollect`` console script: a client tool's command, else ``serve``."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in TOOL_COMMANDS:
+        from .tools.main import run
+
+        raise SystemExit(run(arguments))
     from .server import configure_logging, serve
 
     configure_logging()
-    serve(parse_settings(argv))
+    serve(parse_settings(arguments))

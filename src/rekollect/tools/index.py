@@ -1,0 +1,155 @@
+"""``rekollect index PATH... --collection-id C``: IndexFaces for every image under folders and S3 prefixes.
+
+Several requests are in flight at once (a thread pool of ``workers``, one shared boto3 client),
+with a progress bar on stderr (tqdm: images/s, faces found, failures, ETA). Images already indexed
+into the same collection are skipped (``state.IndexState``); should a run stop between an answer
+and its state line, the image is sent again, and the service does not store its faces twice when
+the bytes and ExternalImageId are the same (AWS documents this of IndexFaces; Rekollect does the
+same). Each failure is printed with its AWS error code and message, and makes the exit status 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm import tqdm
+
+from .sources import ImageSource
+from .state import IndexState
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one image: ``status`` is ``indexed``, ``skipped`` (done before) or ``failed``."""
+
+    source: ImageSource
+    status: str
+    faces: int = 0
+    unindexed: int = 0
+    error: str | None = None
+
+
+@dataclass
+class Totals:
+    """Counts over a run; ``failures`` are ``(source label, "Code: message")``."""
+
+    images: int = 0
+    indexed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    faces: int = 0
+    unindexed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one image's outcome."""
+        self.images += 1
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+        self.faces += outcome.faces
+        self.unindexed += outcome.unindexed
+        if outcome.error is not None:
+            self.failures.append((outcome.source.label, outcome.error))
+
+
+def describe_error(error: Exception) -> str:
+    """``Code: message`` of an AWS error (``ClientError``), else the exception's type and text."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'Unknown')}: {details.get('Message', '')}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _image(source: ImageSource) -> tuple[dict[str, Any], str]:
+    if source.path is not None:
+        data = source.path.read_bytes()
+        return {"Bytes": data}, f"sha256:{hashlib.sha256(data).hexdigest()}"
+    return {"S3Object": {"Bucket": source.bucket, "Name": source.key}}, f"etag:{source.etag}"
+
+
+def index_one(
+    client: Any, collection_id: str, source: ImageSource, state: IndexState, extra: dict[str, Any]
+) -> Outcome:
+    """IndexFaces for ``source`` unless ``state`` has it; ``extra`` holds further request members."""
+    try:
+        image, fingerprint = _image(source)
+        if state.done(source.label, fingerprint):
+            return Outcome(source, "skipped")
+        request = {"CollectionId": collection_id, "Image": image, **extra}
+        if source.external_image_id is not None:
+            request["ExternalImageId"] = source.external_image_id
+        response = client.index_faces(**request)
+    except (ClientError, BotoCoreError, OSError) as error:
+        return Outcome(source, "failed", error=describe_error(error))
+    face_ids = [record["Face"]["FaceId"] for record in response.get("FaceRecords", [])]
+    state.record(source.label, fingerprint, source.external_image_id, face_ids)
+    return Outcome(source, "indexed", faces=len(face_ids), unindexed=len(response.get("UnindexedFaces", [])))
+
+
+def _bounded(pool: ThreadPoolExecutor, sources: Sequence[ImageSource], in_flight: int, work: Any) -> Iterator[Outcome]:
+    """Outcomes of ``work(source)`` as they finish, with at most ``in_flight`` submitted at once."""
+    pending: set[Future[Outcome]] = set()
+    queue = iter(sources)
+    while True:
+        for source in queue:
+            pending.add(pool.submit(work, source))
+            if len(pending) >= in_flight:
+                break
+        if not pending:
+            return
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            yield future.result()
+
+
+def index_all(
+    client: Any,
+    collection_id: str,
+    sources: Sequence[ImageSource],
+    state: IndexState,
+    workers: int,
+    extra: dict[str, Any],
+    progress: bool,
+) -> Totals:
+    """Index ``sources`` with ``workers`` requests in flight; failures are printed to stderr as they come.
+
+    ``KeyboardInterrupt`` stops submitting, waits for the requests in flight (their results are
+    recorded) and propagates.
+    """
+    totals = Totals()
+    bar = tqdm(total=len(sources), unit="img", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="index")
+    try:
+        for outcome in _bounded(
+            pool, sources, 2 * workers, lambda s: index_one(client, collection_id, s, state, extra)
+        ):
+            totals.add(outcome)
+            if outcome.error is not None:
+                tqdm.write(f"FAILED {outcome.source.label}: {outcome.error}", file=sys.stderr)
+            bar.set_postfix(faces=totals.faces, failed=totals.failed, skipped=totals.skipped, refresh=False)
+            bar.update()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    return totals
+
+
+def summary(totals: Totals, seconds: float, face_count: int | None) -> dict[str, Any]:
+    """The run's numbers as the ``--json`` object (without the collection's identity)."""
+    return {
+        "images": totals.images,
+        "indexed": totals.indexed,
+        "skipped": totals.skipped,
+        "failed": totals.failed,
+        "faces_indexed": totals.faces,
+        "faces_not_indexed": totals.unindexed,
+        "collection_face_count": face_count,
+        "seconds": round(seconds, 3),
+        "images_per_second": round(totals.indexed / seconds, 2) if seconds > 0 else None,
+        "failures": [{"source": label, "error": error} for label, error in totals.failures],
+    }
