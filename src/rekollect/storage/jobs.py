@@ -179,19 +179,30 @@ class SqliteJobStore:
         return None if row is None else job_of(row)
 
     def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
-        now = time.time()
+        # Look first without writing: idle workers poll, and an empty write would still touch the disk.
+        if not self._claimable(owner, self._db.connection):
+            return None
         with self._db.transaction() as db:
+            free = self._claimable(owner, db)
+            if not free:
+                return None
+            db.execute(
+                "UPDATE jobs SET owner = ?, lease_until = ? WHERE job_id = ?", (owner, time.time() + lease_seconds, free[0])
+            )
+            return job_of(db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (free[0],)).fetchone())
+
+    def _claimable(self, owner: str, db: sqlite3.Connection) -> list[str]:
+        """Ids of the ``IN_PROGRESS`` jobs ``owner`` may claim now, oldest first."""
+        now = time.time()
+        with self._db.lock:
             candidates = db.execute(
                 "SELECT job_id, owner, lease_until FROM jobs WHERE status = ? ORDER BY seq", (IN_PROGRESS,)
             ).fetchall()
-            for job_id, holder, lease_until in candidates:
-                if holder is None or lease_until < now or (holder != owner and not _alive(holder)):
-                    db.execute(
-                        "UPDATE jobs SET owner = ?, lease_until = ? WHERE job_id = ?",
-                        (owner, now + lease_seconds, job_id),
-                    )
-                    return job_of(db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone())
-        return None
+        return [
+            job_id
+            for job_id, holder, lease_until in candidates
+            if holder is None or lease_until < now or (holder != owner and not _alive(holder))
+        ]
 
     def renew(self, job_id: str, owner: str, lease_seconds: float) -> bool:
         with self._db.transaction() as db:
