@@ -1,4 +1,5 @@
-"""``rekollect`` command line: ``rekollect serve [options]``.
+"""``rekollect`` command line: ``rekollect serve [options]``, and ``rekollect collection export|import``
+(back up and restore one collection: ``rekollect.backup.cli``).
 
 Each option can also be set by an environment variable (the flag wins):
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -117,6 +119,12 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rekollect`` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["collection"]:
+        from .backup.cli import main as collection_main
+
+        collection_main(arguments[1:])
+        return
     from .server import configure_logging, serve
 
     configure_logging()
