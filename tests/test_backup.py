@@ -3,6 +3,7 @@ and servers, while they run, and the files an import must refuse."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -11,8 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import ServerProcess, image_bytes
+
+from rekollect.storage.base import CollectionRecord, FaceRecord
+from rekollect.storage.sqlite import SqliteStore
 
 OBAMA = ["people/Barack_Obama/obama.jpg", "people/Barack_Obama/obama1.jpg"]
 GROUP = "groups/obama_and_biden.jpg"
@@ -195,3 +200,20 @@ def test_damaged_or_foreign_files_are_refused(exported, tmp_path):
         str(tmp_path / "y.zip"),
     )
     assert store_check.returncode == 1 and "does not exist" in store_check.stderr
+
+
+def test_snapshot_reads_one_state_while_another_process_writes(tmp_path):
+    """What makes an export consistent: reads inside ``snapshot()`` ignore commits made meanwhile."""
+    path = tmp_path / "rekollect.sqlite3"
+    reader, writer = SqliteStore(path), SqliteStore(path)
+    record = CollectionRecord(
+        "c", "arn:aws:rekognition:us-east-1:000000000000:collection/c", dt.datetime.now(dt.UTC), "2.0"
+    )
+    writer.create_collection(record, {"k": "v"})
+    face = FaceRecord("f", "i", None, (0.5, 0.5, 0.1, 0.1), 99.0, "2.0", np.ones(256, dtype=np.float32))
+    with reader.snapshot():
+        assert reader.count_faces("c") == 0
+        writer.add_faces("c", "hash", [face])  # commits at once: readers never block a WAL writer
+        writer.set_tags("c", {"k": "changed"})
+        assert reader.count_faces("c") == 0 and reader.get_tags("c") == {"k": "v"}
+    assert reader.count_faces("c") == 1 and reader.get_tags("c") == {"k": "changed"}

@@ -117,12 +117,14 @@ def import_collection(
             raise BackupError("the Collection record needs a CreationTimestamp (ISO 8601) and Tags") from None
         record = CollectionRecord(target, f"{arn_prefix}collection/{target}", created, version)
         importer = _Importer(store, archive, record, EMBEDDING_SIZES[version], new_face_ids)
+        importer.check()
         with store.atomic():
-            return importer.run(tags)
+            return importer.write(tags)
 
 
 class _Importer:
-    """The writes of one import (call ``run`` inside ``store.atomic()``)."""
+    """One import: ``check`` reads and validates the whole file (outside any transaction, so the
+    store's write lock is held only for ``write``); ``write`` (inside ``store.atomic()``) stores it."""
 
     def __init__(
         self, store: MetadataStore, archive: Archive, record: CollectionRecord, size: int, new_face_ids: bool
@@ -131,15 +133,11 @@ class _Importer:
         self.new_face_ids = new_face_ids
         self.images: dict[str, tuple[str, str | None]] = {}
         self.vectors: dict[str, np.ndarray | None] = {}
+        self.face_ids: list[str] = []
 
-    def run(self, tags: dict[str, str]) -> ImportSummary:
-        collection_id = self.record.collection_id
-        if not self.store.create_collection(self.record, tags):
-            raise BackupError(
-                f"the collection id: {collection_id} already exists; import under another id with --collection-id"
-            )
-        if not self.new_face_ids:
-            self._refuse_taken_face_ids()
+    def check(self) -> None:
+        """``BackupError`` if any record is malformed, of another face model, of the wrong vector
+        length, or refers to an image or user the file does not hold."""
         for row in self.archive.records("images.jsonl"):
             image_id = _text(row, "ImageId", "images.jsonl")
             if image_id in self.images:
@@ -147,40 +145,52 @@ class _Importer:
             self.images[image_id] = (_text(row, "ContentSha256", "images.jsonl"), row.get("ExternalImageId"))
         for row in self.archive.records("users.jsonl"):
             user_id = _text(row, "UserId", "users.jsonl")
-            if not self.store.create_user(collection_id, user_id):
+            if user_id in self.vectors:
                 raise BackupError(f"users.jsonl: UserId {user_id} appears twice")
             vector = row.get("Vector")
             self.vectors[user_id] = None if vector is None else self._vector(vector, f"user {user_id}")
-        faces = self._add_faces()
+        done: set[str] = set()
+        for group in self._image_groups():
+            if group[0].image_id in done:
+                raise BackupError(f"faces.jsonl: the faces of image {group[0].image_id} are not consecutive")
+            done.add(group[0].image_id)
+            if not self.new_face_ids:
+                self.face_ids.extend(face.face_id for face in group)
+        if done != set(self.images):
+            raise BackupError(f"images.jsonl lists {len(set(self.images) - done)} images without faces")
+        if len(set(self.face_ids)) != len(self.face_ids):
+            raise BackupError("faces.jsonl: a FaceId appears twice")
+
+    def write(self, tags: dict[str, str]) -> ImportSummary:
+        """Store the checked file: collection, users, faces (one ``add_faces`` per image), user vectors."""
+        collection_id = self.record.collection_id
+        if not self.store.create_collection(self.record, tags):
+            raise BackupError(
+                f"the collection id: {collection_id} already exists; import under another id with --collection-id"
+            )
+        self._refuse_taken_face_ids()
+        for user_id in self.vectors:
+            self.store.create_user(collection_id, user_id)
+        faces = 0
+        for group in self._image_groups():
+            self.store.add_faces(collection_id, self.images[group[0].image_id][0], group)
+            faces += len(group)
         for user_id, vector in self.vectors.items():
             if vector is not None:
                 self.store.set_user_vector(collection_id, user_id, vector)
         return ImportSummary(self.record, len(self.images), faces, len(self.vectors))
 
-    def _add_faces(self) -> int:
-        """Store the faces, one ``add_faces`` per image (faces of one image are consecutive in the file)."""
-        done: set[str] = set()
+    def _image_groups(self) -> Iterator[list[FaceRecord]]:
+        """The faces of the file, in runs of one image each."""
         group: list[FaceRecord] = []
-        count = 0
         for row in self.archive.records("faces.jsonl"):
             face = self._face(row)
             if group and face.image_id != group[0].image_id:
-                self._flush(group, done)
+                yield group
                 group = []
             group.append(face)
-            count += 1
         if group:
-            self._flush(group, done)
-        if done != set(self.images):
-            raise BackupError(f"images.jsonl lists {len(set(self.images) - done)} images without faces")
-        return count
-
-    def _flush(self, group: list[FaceRecord], done: set[str]) -> None:
-        image_id = group[0].image_id
-        if image_id in done:
-            raise BackupError(f"faces.jsonl: the faces of image {image_id} are not consecutive")
-        done.add(image_id)
-        self.store.add_faces(self.record.collection_id, self.images[image_id][0], group)
+            yield group
 
     def _face(self, row: dict[str, Any]) -> FaceRecord:
         face_id = _text(row, "FaceId", "faces.jsonl")
@@ -223,15 +233,12 @@ class _Importer:
 
     def _refuse_taken_face_ids(self) -> None:
         """``BackupError`` if any FaceId of the file is already in the store (in any collection)."""
-        face_ids = [_text(row, "FaceId", "faces.jsonl") for row in self.archive.records("faces.jsonl")]
-        if len(set(face_ids)) != len(face_ids):
-            raise BackupError("faces.jsonl: a FaceId appears twice")
         after = None
         while True:
             page = self.store.list_collections(after, _PAGE)
             for collection in page.items:
-                for start in range(0, len(face_ids), _ID_BATCH):
-                    taken = self.store.get_faces(collection.collection_id, face_ids[start : start + _ID_BATCH])
+                for start in range(0, len(self.face_ids), _ID_BATCH):
+                    taken = self.store.get_faces(collection.collection_id, self.face_ids[start : start + _ID_BATCH])
                     if taken:
                         raise BackupError(
                             f"FaceId {taken[0].face_id} is already in collection {collection.collection_id} of this"
