@@ -113,8 +113,12 @@ def import_collection(
         try:
             created = dt.datetime.fromisoformat(header["CreationTimestamp"])
             tags = {str(key): str(value) for key, value in dict(header.get("Tags") or {}).items()}
+            if created.tzinfo is None:
+                raise ValueError("no UTC offset")
         except (KeyError, TypeError, ValueError):
-            raise BackupError("the Collection record needs a CreationTimestamp (ISO 8601) and Tags") from None
+            raise BackupError(
+                "the Collection record needs a CreationTimestamp (ISO 8601 with offset) and Tags"
+            ) from None
         record = CollectionRecord(target, f"{arn_prefix}collection/{target}", created, version)
         importer = _Importer(store, archive, record, EMBEDDING_SIZES[version], new_face_ids)
         importer.check()
