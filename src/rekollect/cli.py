@@ -1,5 +1,6 @@
-"""``rekollect`` command line: ``rekollect serve [options]``, and the API client tools
-``rekollect index|search|compare|detect|paths`` (``rekollect.tools``).
+"""``rekollect`` command line: ``rekollect serve [options]``, the API client tools
+``rekollect index|search|compare|detect|paths`` (``rekollect.tools``), and ``rekollect collection
+export|import`` (back up and restore one collection: ``rekollect.backup.cli``).
 
 Each option can also be set by an environment variable (the flag wins):
 
@@ -123,12 +124,17 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``rekollect`` console script: a client tool's command, else ``serve``."""
+    """Entry point of the ``rekollect`` console script: a client tool's command, ``collection``, else ``serve``."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in TOOL_COMMANDS:
         from .tools.main import run
 
         raise SystemExit(run(arguments))
+    if arguments[:1] == ["collection"]:
+        from .backup.cli import main as collection_main
+
+        collection_main(arguments[1:])
+        return
     from .server import configure_logging, serve
 
     configure_logging()
