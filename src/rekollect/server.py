@@ -148,15 +148,16 @@ _WORKER_SETTINGS = "REKOLLECT_WORKER_SETTINGS"
 
 def configure_logging(log_format: str = "text") -> None:
     """INFO-level logs on standard error, with time, level and logger name: as text, or (``json``)
-    one JSON object a line (python-json-logger) with the fields ``time``, ``level``, ``logger``,
-    ``message`` and those the line carries (``wire/exchange.py``'s request lines)."""
+    one JSON object a line (python-json-logger) with the fields ``time`` (ISO 8601, UTC), ``level``,
+    ``logger``, ``message`` and those the line carries (``wire/exchange.py``'s request lines)."""
     if log_format == "json":
         handler = logging.StreamHandler()
         handler.setFormatter(
             JsonFormatter(
-                "{asctime}{levelname}{name}{message}",
+                "{levelname}{name}{message}",
                 style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                timestamp="time",
+                rename_fields={"levelname": "level", "name": "logger"},
                 reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy with terminal colours
             )
         )

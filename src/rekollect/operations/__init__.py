@@ -45,8 +45,9 @@ OPERATIONS: dict[str, Operation] = {
     "GetFaceDetection": video.get_face_detection,
 }
 
-TALLIES = (DETECTED_FACE_COUNT,)
-"""Names the operations ``tally`` (``rekollect.tallies``): each is a counter in ``GET /metrics``."""
+TALLIES = {DETECTED_FACE_COUNT: "Faces found by DetectFaces and IndexFaces (before QualityFilter and MaxFaces)"}
+"""What the operations ``tally`` (``rekollect.tallies``), by name, with its description: each is a
+counter in ``GET /metrics``."""
 
 
 def bind_operations(service: FaceService) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:

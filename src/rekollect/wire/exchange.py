@@ -3,7 +3,7 @@
 Every request to the AWS endpoint gets one INFO line on the logger ``rekollect.requests`` when it
 has been answered: request id (the ``x-amzn-RequestId`` sent back), operation (``-`` when the
 ``X-Amz-Target`` names none of the service's), the caller's access key id (verified by SigV4;
-``null``/``-`` in local mode or when authentication failed), HTTP status, AWS error type (when
+``null``/``-`` in local mode, or when authentication failed or was throttled), HTTP status, AWS error type (when
 it failed), latency in milliseconds (from the request's headers to its response, body upload
 included) and the client's address. With ``--log-format json`` (``server.configure_logging``)
 these are the line's fields ``request_id``, ``operation``, ``key_id``, ``status``, ``error``,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -79,10 +79,17 @@ class MetricsAccess:
 class WireMetrics:
     """The requests' metrics, and the ``/metrics`` endpoint serving them (see the module docstring).
 
-    ``tallied``: the tally names the operations record, each a counter of that name.
+    ``tallied``: the tally names the operations record, each a counter of that name, with its
+    description (Prometheus' ``HELP``).
     """
 
-    def __init__(self, access: MetricsAccess, *, tallied: Iterable[str] = (), collectors: Iterable[Collector] = ()):
+    def __init__(
+        self,
+        access: MetricsAccess,
+        *,
+        tallied: Mapping[str, str] | None = None,
+        collectors: Iterable[Collector] = (),
+    ) -> None:
         self.access = access
         self.registry = CollectorRegistry()
         self._collectors = list(collectors)
@@ -98,7 +105,7 @@ class WireMetrics:
             buckets=RESPONSE_TIME_BUCKETS_MS,
             registry=self.registry,
         )
-        self._tallies = {name: self._counter(name, f"Sum of the operations' {name}", labels) for name in tallied}
+        self._tallies = {name: self._counter(name, text, labels) for name, text in (tallied or {}).items()}
         for collector in self._collectors:
             self.registry.register(collector)
 
