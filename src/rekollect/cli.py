@@ -27,6 +27,8 @@ flag                     variable                         default
 ``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
 ``--vision-threads``     ``REKOLLECT_VISION_THREADS``     ``0``: cores available / workers
 ``--face-model-version`` ``REKOLLECT_FACE_MODEL_VERSION`` ``2.0`` for new collections
+``--log-format``         ``REKOLLECT_LOG_FORMAT``         ``text`` (or ``json``)
+``--metrics-token-file`` ``REKOLLECT_METRICS_TOKEN_FILE`` none: ``/metrics`` without a token
 =======================  ===============================  ================================
 
 ``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
@@ -44,7 +46,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import FACE_MODEL_VERSIONS, Settings, default_data_dir
+from .config import FACE_MODEL_VERSIONS, LOG_FORMATS, Settings, default_data_dir
 from .tools import COMMANDS as TOOL_COMMANDS
 
 
@@ -81,6 +83,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
     serve.add_argument("--face-model-version", choices=FACE_MODEL_VERSIONS, default=_env("FACE_MODEL_VERSION", "2.0"))
+    serve.add_argument("--log-format", choices=LOG_FORMATS, default=_env("LOG_FORMAT", "text"))
+    serve.add_argument("--metrics-token-file", type=Path, default=_env("METRICS_TOKEN_FILE"))
     serve.add_argument(
         "--accept-data-loss",
         action="store_true",
@@ -120,6 +124,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         vision_threads=args.vision_threads,
         face_model_version=args.face_model_version,
         accept_data_loss=args.accept_data_loss,
+        log_format=args.log_format,
+        metrics_token_file=args.metrics_token_file,
     )
 
 
@@ -137,5 +143,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     from .server import configure_logging, serve
 
-    configure_logging()
-    serve(parse_settings(arguments))
+    settings = parse_settings(arguments)
+    configure_logging(settings.log_format)
+    serve(settings)
