@@ -3,7 +3,10 @@ through one is found or gone at once in both (each process's index follows the s
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from support import ServerProcess, image_bytes
 
 FACE = image_bytes("people/Barack_Obama/obama_small.jpg")
@@ -42,3 +45,19 @@ def test_writes_through_one_worker_are_read_through_every_worker(workers):
 def test_both_workers_serve(workers):
     log = workers.log.read_text()
     assert log.count("vector index ready") == 2
+
+
+def test_metrics_add_up_over_the_workers(workers):
+    """Counters live in prometheus-client's multiprocess files: any process's scrape sums them all."""
+    for _ in range(ROUNDS):  # new clients: new connections, accepted by either process
+        workers.client().list_collections()
+    for _ in range(4):
+        with urllib.request.urlopen(f"{workers.url}/metrics", timeout=30) as response:
+            families = text_string_to_metric_families(response.read().decode())
+        counts = {
+            sample.labels.get("operation"): sample.value
+            for family in families
+            for sample in family.samples
+            if sample.name == "SuccessfulRequestCount_total"
+        }
+        assert counts["ListCollections"] == ROUNDS

@@ -1,5 +1,6 @@
-"""``rekollect`` command line: ``rekollect serve [options]``, and the API client tools
-``rekollect index|search|compare|detect|paths`` (``rekollect.tools``).
+"""``rekollect`` command line: ``rekollect serve [options]``, the API client tools
+``rekollect index|search|compare|detect|paths`` (``rekollect.tools``), and ``rekollect collection
+export|import`` (back up and restore one collection: ``rekollect.backup.cli``).
 
 Each option can also be set by an environment variable (the flag wins):
 
@@ -29,6 +30,8 @@ flag                     variable                         default
 ``--database-url``       ``REKOLLECT_DATABASE_URL``       none: SQLite in the data directory
 ``--snapshot-url``       ``REKOLLECT_SNAPSHOT_URL``       none: index snapshots only on local disk
 ``--job-lease``          ``REKOLLECT_JOB_LEASE``          ``30`` seconds a video job is held
+``--log-format``         ``REKOLLECT_LOG_FORMAT``         ``text`` (or ``json``)
+``--metrics-token-file`` ``REKOLLECT_METRICS_TOKEN_FILE`` none: ``/metrics`` without a token
 =======================  ===============================  ================================
 
 ``REKOLLECT_ACCESS_KEY_ID`` with ``REKOLLECT_SECRET_ACCESS_KEY`` adds one full-access credential.
@@ -46,7 +49,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import FACE_MODEL_VERSIONS, Settings, default_data_dir
+from .config import FACE_MODEL_VERSIONS, LOG_FORMATS, Settings, default_data_dir
 from .tools import COMMANDS as TOOL_COMMANDS
 
 
@@ -86,6 +89,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--database-url", default=_env("DATABASE_URL"), help="postgresql://... for several nodes")
     serve.add_argument("--snapshot-url", default=_env("SNAPSHOT_URL"), help="s3://bucket/prefix for index snapshots")
     serve.add_argument("--job-lease", type=float, default=float(_env("JOB_LEASE", "30") or 30))
+    serve.add_argument("--log-format", choices=LOG_FORMATS, default=_env("LOG_FORMAT", "text"))
+    serve.add_argument("--metrics-token-file", type=Path, default=_env("METRICS_TOKEN_FILE"))
     serve.add_argument(
         "--accept-data-loss",
         action="store_true",
@@ -134,17 +139,25 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         database_url=args.database_url,
         snapshot_url=args.snapshot_url,
         job_lease_seconds=args.job_lease,
+        log_format=args.log_format,
+        metrics_token_file=args.metrics_token_file,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``rekollect`` console script: a client tool's command, else ``serve``."""
+    """Entry point of the ``rekollect`` console script: a client tool's command, ``collection``, else ``serve``."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in TOOL_COMMANDS:
         from .tools.main import run
 
         raise SystemExit(run(arguments))
+    if arguments[:1] == ["collection"]:
+        from .backup.cli import main as collection_main
+
+        collection_main(arguments[1:])
+        return
     from .server import configure_logging, serve
 
-    configure_logging()
-    serve(parse_settings(arguments))
+    settings = parse_settings(arguments)
+    configure_logging(settings.log_format)
+    serve(settings)

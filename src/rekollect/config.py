@@ -11,6 +11,9 @@ from pathlib import Path
 FACE_MODEL_VERSIONS = ("1.0", "2.0")
 """Face models a server holds (``vision/packs.py``): 1.0 is dlib's, 2.0 YuNet + SFace."""
 
+LOG_FORMATS = ("text", "json")
+"""``--log-format``: lines of text, or one JSON object a line (``server.configure_logging``)."""
+
 
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/rekollect`` (``~/.local/share/rekollect`` when unset)."""
@@ -48,6 +51,8 @@ class Settings:
     job is taken over after that.
     ``accept_data_loss`` serves a store that lost acknowledged writes (it is behind its own index
     snapshot) instead of refusing to start (``core.index_sync``).
+    Logs are written as ``log_format`` (one of ``LOG_FORMATS``). ``GET /metrics`` may be read with
+    the bearer token in ``metrics_token_file`` (``wire.metrics.MetricsAccess``).
     """
 
     host: str = "127.0.0.1"
@@ -74,8 +79,10 @@ class Settings:
     database_url: str | None = None
     snapshot_url: str | None = None
     job_lease_seconds: float = 30.0
+    log_format: str = "text"
+    metrics_token_file: Path | None = None
 
-    _PATHS = ("data_dir", "s3_local_root", "credentials_file")
+    _PATHS = ("data_dir", "s3_local_root", "credentials_file", "metrics_token_file")
 
     def to_json(self) -> str:
         """These settings as JSON (for ``from_json`` in a worker process)."""

@@ -7,12 +7,16 @@ import datetime as dt
 import functools
 import logging
 import os
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import uvicorn
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 from starlette.applications import Starlette
 
 from .config import Settings
@@ -22,9 +26,10 @@ from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import KEY_BYTES, TokenSigner
 from .core.service import FaceService
 from .cores import available_cores
+from .gauges import ServiceGauges
 from .health import health_route
 from .index.tiered import TieredIndex
-from .operations import bind_operations
+from .operations import TALLIES, bind_operations
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
 from .startup import StartupRefused
@@ -43,6 +48,7 @@ from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
 from .wire.connection import DeadlineH11Protocol
 from .wire.http import create_wire_app
+from .wire.metrics import MetricsAccess, WireMetrics
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +157,9 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings``: the API on ``POST /``, ``GET /health`` for load balancers, the
-    web console under ``/console``. Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    """The ASGI app for ``settings``: the API on ``POST /``, ``GET /health`` for load balancers,
+    ``GET /metrics``, the web console under ``/console``. Shutting it down (SIGTERM or SIGINT) runs
+    ``shut_down``."""
     stores = open_stores(settings)
     service = build_service(settings, stores)
     videos = build_videos(settings, service, stores)
@@ -160,14 +167,40 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     if stores.follow_changes is not None and isinstance(service.index, SyncedIndex):
         follow = functools.partial(stores.follow_changes, service.index.sync, stop)
         threading.Thread(target=follow, name="change-log", daemon=True).start()
+    metrics = WireMetrics(
+        MetricsAccess(token=load_metrics_token(settings.metrics_token_file), local_mode=not guard.enabled),
+        tallied=TALLIES,
+        collectors=[ServiceGauges(service, stores.jobs)],
+    )
     app = create_wire_app(
         bind_operations(service, videos),
         guard=guard,
+        metrics=metrics,
         on_shutdown=lambda: shut_down(service, stop),
         extra_routes=[health_route(service.index)] if isinstance(service.index, SyncedIndex) else [],
     )
     app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
     return app
+
+
+MIN_METRICS_TOKEN_CHARS = 16
+"""A metrics bearer token shorter than this is refused at start-up (it could be guessed)."""
+
+
+def load_metrics_token(path: Path | None) -> str | None:
+    """The bearer token in ``path`` (surrounding whitespace stripped), ``None`` without a path;
+    ``SystemExit`` with the reason when it cannot be read or is shorter than ``MIN_METRICS_TOKEN_CHARS``."""
+    if path is None:
+        return None
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SystemExit(f"cannot read the metrics token file: {error}") from None
+    if len(token) < MIN_METRICS_TOKEN_CHARS or any(char.isspace() for char in token):
+        raise SystemExit(
+            f"the metrics token in {path} must be at least {MIN_METRICS_TOKEN_CHARS} characters without spaces"
+        )
+    return token
 
 
 def shut_down(service: FaceService, stop: threading.Event) -> None:
@@ -182,15 +215,30 @@ _WORKER_SETTINGS = "REKOLLECT_WORKER_SETTINGS"
 """Environment variable carrying the parent's settings (JSON) to worker processes."""
 
 
-def configure_logging() -> None:
-    """INFO-level logs with time, level and logger name on standard error."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(log_format: str = "text") -> None:
+    """INFO-level logs on standard error, with time, level and logger name: as text, or (``json``)
+    one JSON object a line (python-json-logger) with the fields ``time`` (ISO 8601, UTC), ``level``,
+    ``logger``, ``message`` and those the line carries (``wire/exchange.py``'s request lines)."""
+    if log_format == "json":
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            JsonFormatter(
+                "{levelname}{name}{message}",
+                style="{",
+                timestamp="time",
+                rename_fields={"levelname": "level", "name": "logger"},
+                reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy with terminal colours
+            )
+        )
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def worker_app() -> Starlette:
     """ASGI app factory of one of ``--workers`` processes (uvicorn spawns them; settings from the parent)."""
-    configure_logging()
     settings = Settings.from_json(os.environ[_WORKER_SETTINGS])
+    configure_logging(settings.log_format)
     return refusing_start(lambda: build_app(settings, build_guard(settings)))
 
 
@@ -237,10 +285,12 @@ def serve(settings: Settings) -> None:
         settings.data_dir,
         settings.workers,
     )
-    options = {
+    load_metrics_token(settings.metrics_token_file)  # refuse a bad token file before spawning workers
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
+        "access_log": False,  # the wire layer logs each request, with its id, operation and key
         # X-Forwarded-For/-Proto only from the configured proxies (uvicorn trusts loopback by default).
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": settings.trusted_proxies,
@@ -250,10 +300,29 @@ def serve(settings: Settings) -> None:
             body_timeout=settings.body_timeout_seconds,
         ),
     }
+    if settings.log_format == "json":
+        options["log_config"] = None  # uvicorn's loggers propagate to the JSON handler
     if settings.workers > 1:
         refusing_start(lambda: check_data_dir(settings))
         os.environ[_WORKER_SETTINGS] = settings.to_json()
-        uvicorn.run("rekollect.server:worker_app", factory=True, workers=settings.workers, **options)
+        with _multiprocess_metrics():
+            uvicorn.run("rekollect.server:worker_app", factory=True, workers=settings.workers, **options)
     else:
         app = refusing_start(lambda: build_app(settings, guard))
         uvicorn.run(app, **options)
+
+
+@contextlib.contextmanager
+def _multiprocess_metrics() -> Iterator[None]:
+    """prometheus-client's multiprocess mode for the workers: each writes its counters to files in
+    ``PROMETHEUS_MULTIPROC_DIR`` and a scrape sums them. Without it set, a new empty folder is used
+    for the server's lifetime (a given folder must be emptied before each start, as the library asks)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="rekollect-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]

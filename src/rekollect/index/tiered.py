@@ -349,6 +349,13 @@ class TieredIndex:
             entry = self._spaces.get(space)
             return 0 if entry is None or entry.ann is None else int(entry.ann.nlist)
 
+    def memory_bytes(self) -> int:
+        """Bytes held by the arrays of every space: vector blocks, liveness flags, and each IVF's
+        lists (fast-scan code blocks and 8-byte ids), coarse centroids and PQ codebooks. The
+        ``FaceId`` strings and the Python containers around them are not counted."""
+        with self._lock:
+            return sum(_space_bytes(entry) for entry in self._spaces.values())
+
     def spaces(self) -> list[str]:
         """Names of the spaces holding vectors."""
         with self._lock:
@@ -508,6 +515,18 @@ class TieredIndex:
         for first, chunk in zip(range(0, live, _BLOCK), entry.chunks(), strict=True):
             ann.add_with_ids(chunk, np.arange(first, first + len(chunk), dtype=np.int64))
         entry.ann, entry.trained_size = ann, live
+
+
+def _space_bytes(entry: _Space) -> int:
+    """``TieredIndex.memory_bytes`` of one space."""
+    total = sum(block.nbytes for block in entry.blocks) + entry.alive.nbytes
+    ann = entry.ann
+    if ann is not None:
+        lists = faiss.downcast_InvertedLists(ann.invlists)
+        sizes = [lists.list_size(number) for number in range(ann.nlist)]
+        total += sum(-(-size // lists.n_per_block) * lists.block_size + 8 * size for size in sizes)
+        total += 4 * (ann.nlist * ann.d + ann.pq.centroids.size())
+    return total
 
 
 def _check(path: Path, block: str, actual: str, expected: object) -> None:

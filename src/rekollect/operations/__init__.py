@@ -14,6 +14,7 @@ from typing import Any
 from ..core.service import FaceService
 from ..video.jobs import VideoJobs
 from . import collections, detection, faces, users, video
+from .faces import DETECTED_FACE_COUNT
 
 Operation = Callable[[FaceService, dict[str, Any]], dict[str, Any]]
 
@@ -47,6 +48,10 @@ VIDEO_OPERATIONS: dict[str, Callable[[VideoJobs, dict[str, Any]], dict[str, Any]
     "StartFaceDetection": video.start_face_detection,
     "GetFaceDetection": video.get_face_detection,
 }
+
+TALLIES = {DETECTED_FACE_COUNT: "Faces found by DetectFaces and IndexFaces (before QualityFilter and MaxFaces)"}
+"""What the operations ``tally`` (``rekollect.tallies``), by name, with its description: each is a
+counter in ``GET /metrics``."""
 
 
 def bind_operations(service: FaceService, videos: VideoJobs) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:

@@ -10,7 +10,8 @@ from ..core.face_details import bounding_box, face_detail
 from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
 from ..core.service import FaceService
 from ..errors import InvalidParameterException
-from .faces import NO_FACE_MESSAGE
+from ..tallies import tally
+from .faces import DETECTED_FACE_COUNT, NO_FACE_MESSAGE
 
 DEFAULT_SIMILARITY_THRESHOLD = 80.0
 MAX_TARGET_FACES = 100
@@ -21,7 +22,9 @@ def detect_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
     """Every face in ``Image``, largest first, with the requested attributes."""
     image = service.load_image(request["Image"])
     attributes = request.get("Attributes")
-    return {"FaceDetails": [face_detail(face, image, attributes) for face in service.pack().detect(image.pixels)]}
+    faces = service.pack().detect(image.pixels)
+    tally(DETECTED_FACE_COUNT, len(faces))
+    return {"FaceDetails": [face_detail(face, image, attributes) for face in faces]}
 
 
 def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,11 @@ from ..core.quality_filter import INDEX_DEFAULT, SEARCH_DEFAULT, filter_faces
 from ..core.service import FaceService, faces_space
 from ..errors import InvalidParameterException
 from ..storage.base import FaceRecord
+from ..tallies import tally
+
+DETECTED_FACE_COUNT = "DetectedFaceCount"
+"""Tally of the faces DetectFaces and IndexFaces found (before ``QualityFilter`` and ``MaxFaces``),
+the metric AWS publishes for these operations in CloudWatch (``rekollect.tallies``)."""
 
 DEFAULT_FACE_MATCH_THRESHOLD = 80.0
 DEFAULT_MAX_MATCHES = 4096
@@ -32,7 +37,9 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
     collection = service.collection(request["CollectionId"])
     pack = service.pack(collection)
     image = service.load_image(request["Image"])
-    faces, rejected = filter_faces(pack.detect(image.pixels), image, request.get("QualityFilter") or INDEX_DEFAULT)
+    detected = pack.detect(image.pixels)
+    tally(DETECTED_FACE_COUNT, len(detected))
+    faces, rejected = filter_faces(detected, image, request.get("QualityFilter") or INDEX_DEFAULT)
     limit = request.get("MaxFaces") or len(faces)
     kept, excess = faces[:limit], faces[limit:]
     attributes = request.get("DetectionAttributes")

@@ -92,6 +92,10 @@ class RequestGuard:
         if not self._credentials[key].policy.allows(action, resource, caller.context):
             raise AccessDeniedException(f"User: {key} is not authorized to perform: {action} on resource: {resource}")
 
+    def key_id(self, caller: Caller | None) -> str | None:
+        """The access key id ``caller`` signed with (verified); ``None`` in local mode."""
+        return None if caller is None else caller.signer.access_key_id
+
     def resource_of(self, params: dict[str, Any]) -> str:
         """The ARN an operation acts on: its ``ResourceArn``, its collection's ARN, or ``*``."""
         if isinstance(params.get("ResourceArn"), str):

@@ -93,6 +93,11 @@ class MetadataStore(Protocol):
         """Group the writes made inside into one durable transaction (nested uses join the outer one)."""
         ...
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A consistent read: everything read inside sees one committed state of the store while
+        other threads and processes go on writing (reads only; used by ``rekollect collection export``)."""
+        ...
+
     # Collections
     def create_collection(self, record: CollectionRecord, tags: dict[str, str]) -> bool:
         """Create a collection; return ``False`` if the id is already taken."""
@@ -157,6 +162,10 @@ class MetadataStore(Protocol):
 
     def count_faces(self, collection_id: str) -> int:
         """Number of faces in a collection."""
+        ...
+
+    def iter_images(self, collection_id: str) -> Iterator[tuple[str, str, str | None]]:
+        """``(image_id, content_hash, external_image_id)`` of every image of a collection that has faces."""
         ...
 
     def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:

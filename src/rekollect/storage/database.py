@@ -55,3 +55,19 @@ class SqliteDatabase:
                         self.connection.execute("ROLLBACK")
                     raise
             writable()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (``BEGIN`` … ``ROLLBACK``): every read inside sees the database as it
+        was at the first one, while other connections and processes go on committing (WAL mode;
+        SQLite's "Isolation In SQLite"). For reads only; nested uses join the outer transaction."""
+        with self.lock:
+            if self.connection.in_transaction:
+                yield self.connection
+                return
+            self.connection.execute("BEGIN")
+            try:
+                yield self.connection
+            finally:
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")

@@ -106,6 +106,10 @@ class JobStore(Protocol):
         """The job started by ``api`` with ``ClientRequestToken`` ``client_token``, or ``None``."""
         ...
 
+    def count_in_progress(self) -> int:
+        """Number of jobs ``IN_PROGRESS`` (running or waiting for a worker)."""
+        ...
+
     def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
         """The oldest ``IN_PROGRESS`` job that no live worker holds, now held by ``owner``; or ``None``."""
         ...
@@ -177,6 +181,12 @@ class SqliteJobStore:
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (api, client_token)
             ).fetchone()
         return None if row is None else job_of(row)
+
+    def count_in_progress(self) -> int:
+        with self._db.lock:
+            return int(
+                self._db.connection.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (IN_PROGRESS,)).fetchone()[0]
+            )
 
     def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
         # Look first without writing: idle workers poll, and an empty write would still touch the disk.

@@ -61,6 +61,10 @@ class PostgresJobStore:
             ).fetchone()
         return None if row is None else job_of(row)
 
+    def count_in_progress(self) -> int:
+        with self._db.connection() as db:
+            return int(db.execute("SELECT COUNT(*) FROM jobs WHERE status = %s", (IN_PROGRESS,)).fetchone()[0])
+
     def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
         with self._db.connection() as db, db.transaction():
             row = db.execute(

@@ -175,6 +175,10 @@ class SqliteStore:
         """One transaction around everything inside; nested uses join the outer transaction."""
         return self._db.transaction()
 
+    def snapshot(self) -> AbstractContextManager[object]:
+        """One read transaction around everything inside (``SqliteDatabase.snapshot``)."""
+        return self._db.snapshot()
+
     # Collections
 
     def create_collection(self, record: CollectionRecord, tags: dict[str, str]) -> bool:
@@ -349,6 +353,14 @@ class SqliteStore:
                     "SELECT COUNT(*) FROM faces WHERE collection_id = ?", (collection_id,)
                 ).fetchone()[0]
             )
+
+    def iter_images(self, collection_id: str) -> Iterator[tuple[str, str, str | None]]:
+        with self._db.lock:
+            rows = self._db.connection.execute(
+                "SELECT image_id, content_hash, external_image_id FROM images WHERE collection_id = ? ORDER BY rowid",
+                (collection_id,),
+            ).fetchall()
+        yield from rows
 
     def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
         with self._db.lock:

@@ -4,7 +4,9 @@ A request is ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>`` an
 (``Content-Type: application/x-amz-json-1.1``). The body's text must be Unicode scalar values
 (``scalars.py``); it is validated against the operation's input shape, handed to the operation as
 a plain ``dict``, and the operation's ``dict`` result is serialized through the output shape;
-notices the operation recorded (``rekollect.notices``) become ``x-rekollect-<name>`` headers.
+notices the operation recorded (``rekollect.notices``) become ``x-rekollect-<name>`` headers,
+its tallies (``rekollect.tallies``) counts in ``GET /metrics`` (``metrics.py``), and every answered
+request gets one log line (``exchange.py``).
 Errors go out as AWS sends them: HTTP 400 (500 for
 ``InternalServerError``), body ``{"__type": ..., "message": ...}``, headers ``x-amzn-RequestId``
 and ``x-amzn-ErrorType``.
@@ -43,6 +45,9 @@ from ..errors import (
 )
 from ..notices import Notices
 from ..notices import collect as collect_notices
+from ..tallies import collect as collect_tallies
+from .exchange import Exchange, log_exchange
+from .metrics import WireMetrics
 from .scalars import check_scalar_values
 from .serialization import serialize_response
 from .service_model import rekognition_model
@@ -66,6 +71,10 @@ class Guard(Protocol):
         """Raise a ``RekognitionError`` if ``caller`` may not run ``operation`` with ``params``."""
         ...
 
+    def key_id(self, caller: Any) -> str | None:
+        """The access key id ``caller`` (from ``authenticate``) signed with, for the request log."""
+        ...
+
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 NOTICE_HEADER_PREFIX = "x-rekollect-"
@@ -82,10 +91,14 @@ def create_wire_app(
     *,
     guard: Guard | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    metrics: WireMetrics | None = None,
     on_shutdown: Callable[[], None] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the ASGI app that serves ``operations`` (keyed by AWS operation name) on ``POST /``.
+
+    Each answered request is logged in one line (``exchange.py``) and, with ``metrics``, counted
+    there; ``metrics`` also serves ``GET /metrics`` (``metrics.py``).
 
     ``on_shutdown`` runs (in a worker thread) when the ASGI server shuts the app down, after the
     requests in flight have been answered, whichever signal stopped the server: uvicorn re-raises
@@ -96,19 +109,36 @@ def create_wire_app(
     prefix = model.metadata["targetPrefix"] + "."
 
     async def endpoint(request: Request) -> Response:
-        request_id = str(uuid.uuid4())
+        exchange = Exchange(str(uuid.uuid4()), request.client.host if request.client else None)
+        try:
+            response = await answer(request, exchange)
+        except ClientDisconnect:
+            # The client went away (or was cut off by a timeout) mid-body: nobody to answer.
+            log.info("request %s: the client disconnected before sending the whole body", exchange.request_id)
+            return Response(status_code=400)
+        latency_ms = exchange.elapsed_ms()
+        if metrics is not None:
+            metrics.record(exchange, latency_ms)
+        log_exchange(exchange, response.status_code, latency_ms)
+        return response
+
+    async def answer(request: Request, exchange: Exchange) -> Response:
+        request_id = exchange.request_id
         try:
             name = _operation_name(request.headers.get("x-amz-target", ""), prefix, operations)
+            exchange.operation = name
             operation = model.operation_model(name)
             body = await _read_body(request, max_body_bytes, has_blob=_takes_blob(operation.input_shape))
             signed = _signed_request(request, body)
 
             def run() -> tuple[str, Notices]:
                 caller = guard.authenticate(signed) if guard is not None else None
+                exchange.key_id = guard.key_id(caller) if guard is not None else None
                 params = parse_request(operation.input_shape, _decode_json(body))
                 if guard is not None:
                     guard.authorize(caller, name, params)
-                with collect_notices() as notices:
+                with collect_notices() as notices, collect_tallies() as tallies:
+                    exchange.tallies = tallies
                     result = operations[name](params)
                 return json.dumps(serialize_response(operation.output_shape, result)), notices
 
@@ -119,14 +149,14 @@ def create_wire_app(
                 headers={"x-amzn-RequestId": request_id, **_notice_headers(notices)},
             )
         except RekognitionError as error:
+            exchange.error = error
             return _error_response(error, request_id)
         except ClientDisconnect:
-            # The client went away (or was cut off by a timeout) mid-body: nobody to answer.
-            log.info("request %s: the client disconnected before sending the whole body", request_id)
-            return Response(status_code=400)
+            raise
         except Exception:
             log.exception("request %s failed", request_id)
-            return _error_response(InternalServerError("Internal server error"), request_id)
+            exchange.error = InternalServerError("Internal server error")
+            return _error_response(exchange.error, request_id)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -134,7 +164,10 @@ def create_wire_app(
         if on_shutdown is not None:
             await run_in_threadpool(on_shutdown)
 
-    return Starlette(routes=[Route("/", endpoint, methods=["POST"]), *extra_routes], lifespan=lifespan)
+    routes = [Route("/", endpoint, methods=["POST"]), *extra_routes]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _signed_request(request: Request, body: bytes) -> SignedRequest:

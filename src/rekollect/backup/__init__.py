@@ -1,0 +1,1 @@
+"""Backup and restore of one collection: ``rekollect collection export`` / ``import`` (docs/backup-format.md)."""

@@ -1,0 +1,79 @@
+"""``rekollect collection export|import``: back up one collection of a data directory, or restore one.
+
+Both run beside the data, on the SQLite store of ``--data-dir`` (same default and
+``REKOLLECT_DATA_DIR`` as ``rekollect serve``), and are safe while a server runs on it: an export
+reads one consistent snapshot; an import is one transaction, which the running server's index
+follows at its next search. ``--region`` and ``--account-id`` (``REKOLLECT_REGION``,
+``REKOLLECT_ACCOUNT_ID``, same defaults as ``serve``) form the imported collection's ARN and must be
+the target server's. A refused import or export exits with status 1 and says why on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config import default_data_dir
+from ..storage.sqlite import SqliteStore
+from .archive import BackupError
+from .transfer import export_collection, import_collection
+
+STORE_FILE = "rekollect.sqlite3"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rekollect collection", description="back up or restore one collection")
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_dir = Path(os.environ.get("REKOLLECT_DATA_DIR") or default_data_dir())
+    export = commands.add_parser("export", help="write a collection to a backup file")
+    export.add_argument("--data-dir", type=Path, default=data_dir)
+    export.add_argument("--collection-id", required=True)
+    export.add_argument("--output", type=Path, required=True, help="the backup file to write (replaced if it exists)")
+    restore = commands.add_parser("import", help="restore a collection from a backup file")
+    restore.add_argument("--data-dir", type=Path, default=data_dir)
+    restore.add_argument("--input", type=Path, required=True, help="the backup file to read")
+    restore.add_argument("--collection-id", help="import under this id instead of the file's")
+    restore.add_argument(
+        "--new-face-ids", action="store_true", help="give the faces new FaceIds (for a copy in the store it came from)"
+    )
+    restore.add_argument("--region", default=os.environ.get("REKOLLECT_REGION", "us-east-1"))
+    restore.add_argument("--account-id", default=os.environ.get("REKOLLECT_ACCOUNT_ID", "000000000000"))
+    return parser
+
+
+def main(argv: Sequence[str]) -> None:
+    """Run ``rekollect collection <argv>``; ``SystemExit`` with the reason when refused."""
+    args = _parser().parse_args(argv)
+    store_path = args.data_dir / STORE_FILE
+    if args.command == "export" and not store_path.is_file():
+        raise SystemExit(f"rekollect collection export: no store at {store_path}")
+    store = SqliteStore(store_path)
+    try:
+        if args.command == "export":
+            manifest = export_collection(store, args.collection_id, args.output)
+            files = manifest["Files"]
+            print(
+                f"exported collection {args.collection_id} ({files['faces.jsonl']['Records']} faces,"
+                f" {files['users.jsonl']['Records']} users) to {args.output}"
+            )
+        else:
+            summary = import_collection(
+                store,
+                args.input,
+                f"arn:aws:rekognition:{args.region}:{args.account_id}:",
+                collection_id=args.collection_id,
+                new_face_ids=args.new_face_ids,
+            )
+            print(
+                f"imported collection {summary.collection.collection_id} (face model"
+                f" {summary.collection.face_model_version}: {summary.faces} faces, {summary.images} images,"
+                f" {summary.users} users) into {args.data_dir}"
+            )
+    except (BackupError, OSError) as error:
+        print(f"rekollect collection {args.command}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        store.close()
