@@ -13,6 +13,7 @@ from typing import TypeVar
 import uvicorn
 from starlette.applications import Starlette
 
+from .clustering.jobs import ClusteringJobs
 from .config import Settings
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
@@ -21,6 +22,7 @@ from .core.service import FaceService
 from .cores import available_cores
 from .index.tiered import TieredIndex
 from .operations import bind_operations
+from .operations.clustering import EXTENSION_OPERATIONS
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
 from .startup import StartupRefused
@@ -33,6 +35,7 @@ from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
 from .wire.connection import DeadlineH11Protocol
 from .wire.http import create_wire_app
+from .wire.service_model import extensions_model, rekognition_model
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +68,10 @@ def build_service(settings: Settings) -> FaceService:
         arn_prefix=arn_prefix(settings),
     )
     index.open()
+    jobs = JobStore(settings.data_dir / "jobs.sqlite3")
     service.videos = VideoJobs(
         service,
-        JobStore(settings.data_dir / "jobs.sqlite3"),
+        jobs,
         settings.data_dir / "video-spool",
         Notifier(settings.sns_endpoint_url, settings.video_webhook_url),
         sample_rate=settings.video_sample_rate,
@@ -75,6 +79,8 @@ def build_service(settings: Settings) -> FaceService:
         analysis_threads=cores,
     )
     service.videos.run_worker(resume=index.is_writer)
+    service.clustering = ClusteringJobs(service, jobs)
+    service.clustering.run_worker(resume=index.is_writer)
     return service
 
 
@@ -100,7 +106,11 @@ def arn_prefix(settings: Settings) -> str:
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     """The ASGI app for ``settings``; shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     service = build_service(settings)
-    return create_wire_app(bind_operations(service), guard=guard, on_shutdown=lambda: shut_down(service))
+    services = [
+        (rekognition_model(), bind_operations(service)),
+        (extensions_model(), bind_operations(service, EXTENSION_OPERATIONS)),
+    ]
+    return create_wire_app(services, guard=guard, on_shutdown=lambda: shut_down(service))
 
 
 def shut_down(service: FaceService) -> None:

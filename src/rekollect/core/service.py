@@ -25,6 +25,7 @@ from .objects import ObjectSource
 from .pagination import TokenSigner
 
 if TYPE_CHECKING:
+    from ..clustering.jobs import ClusteringJobs
     from ..video.jobs import VideoJobs
 
 
@@ -55,6 +56,8 @@ class FaceService:
     lock: threading.RLock = field(default_factory=threading.RLock)
     videos: VideoJobs | None = None
     """Stored-video jobs (set by ``server.build_service``)."""
+    clustering: ClusteringJobs | None = None
+    """Face clustering jobs (set by ``server.build_service``)."""
 
     def collection(self, collection_id: str) -> CollectionRecord:
         """The collection, its ``face_model_version`` number-like (``ModelPacks.canonical``);

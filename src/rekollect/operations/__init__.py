@@ -7,7 +7,7 @@ the model's output shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -45,6 +45,8 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def bind_operations(service: FaceService) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    """Each operation with ``service`` bound, as the wire layer calls them."""
-    return {name: partial(operation, service) for name, operation in OPERATIONS.items()}
+def bind_operations(
+    service: FaceService, operations: Mapping[str, Operation] = OPERATIONS
+) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Each of ``operations`` (default: Rekognition's) with ``service`` bound, as the wire layer calls them."""
+    return {name: partial(operation, service) for name, operation in operations.items()}

@@ -1,4 +1,4 @@
-"""Stored-video jobs and their results in ``<data-dir>/jobs.sqlite3``.
+"""Jobs (stored-video and face clustering) and their results in ``<data-dir>/jobs.sqlite3``.
 
 Durability from ``SqliteDatabase`` (WAL, ``synchronous=FULL``), one connection
 behind a lock, every public method one transaction. A job's results and its final status are
@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS job_results (
     person_index INTEGER,
     payload TEXT NOT NULL,
     PRIMARY KEY (job_id, seq)
+);
+CREATE TABLE IF NOT EXISTS job_progress (
+    job_id TEXT PRIMARY KEY,
+    done REAL NOT NULL
 );
 """
 
@@ -126,6 +130,17 @@ class JobStore:
                 f"SELECT {_JOB_COLUMNS} FROM jobs WHERE status = ? ORDER BY seq", (IN_PROGRESS,)
             ).fetchall()
         return [_job(row) for row in rows]
+
+    def set_progress(self, job_id: str, done: float) -> None:
+        """Record that the share ``done`` (0 to 1) of an unfinished job's work is done."""
+        with self._db.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO job_progress (job_id, done) VALUES (?, ?)", (job_id, done))
+
+    def progress(self, job_id: str) -> float:
+        """The share of the job's work last recorded done (0 when none was)."""
+        with self._db.lock:
+            row = self._db.connection.execute("SELECT done FROM job_progress WHERE job_id = ?", (job_id,)).fetchone()
+        return 0.0 if row is None else float(row[0])
 
     def finish(
         self,
