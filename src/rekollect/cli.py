@@ -1,4 +1,4 @@
-"""``rekollect`` command line: ``rekollect serve [options]``.
+"""``rekollect`` command line: ``rekollect serve [options]``; ``rekollect cluster`` (``clustering.command``).
 
 Each option can also be set by an environment variable (the flag wins):
 
@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -117,6 +118,12 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``rekollect`` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["cluster"]:  # rekollect cluster: clustering/command.py
+        from .clustering.command import main as cluster
+
+        cluster(arguments[1:])
+        return
     from .server import configure_logging, serve
 
     configure_logging()

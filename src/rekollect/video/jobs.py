@@ -96,7 +96,7 @@ class VideoJobs:
     def run_worker(self, *, resume: bool = True) -> None:
         """Start the worker thread for the jobs this process starts; with ``resume``, first queue the
         jobs a previous server left unfinished (one process of several resumes them)."""
-        for job in self.store.in_progress() if resume else []:
+        for job in self._in_progress() if resume else []:
             log.info("resuming video job %s", job.job_id)
             self._queue.put(job.job_id)
         threading.Thread(target=self._work, name="video-jobs", daemon=True).start()
@@ -144,8 +144,12 @@ class VideoJobs:
             raise ResourceNotFoundException(f"Job id {job_id} does not exist")
         return job
 
+    def _in_progress(self) -> list[JobRecord]:
+        """Unfinished video jobs, oldest first (the store holds face clustering jobs too)."""
+        return [job for job in self.store.in_progress() if job.api in (FACE_SEARCH, FACE_DETECTION)]
+
     def _check_limit(self) -> None:
-        if len(self.store.in_progress()) >= self.max_jobs:
+        if len(self._in_progress()) >= self.max_jobs:
             raise LimitExceededException(f"There are already {self.max_jobs} video jobs in progress")
 
     def _spool_file(self, job_id: str) -> Path:
