@@ -27,7 +27,7 @@ import numpy as np
 
 NEIGHBOURS = 32
 """Nearest faces each face is linked to (before the distance cut)."""
-EXACT_LIMIT = 100_000
+EXACT_LIMIT = 20_000
 """Most faces whose neighbours are searched exhaustively; an IVF beyond."""
 IVF_PROBES = 32
 """Lists of the IVF scanned per face above ``EXACT_LIMIT``."""
