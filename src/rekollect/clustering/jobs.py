@@ -7,7 +7,8 @@ one per unclustered face, written with the final status in one transaction; the 
 (``FaceCount``, ``ClusterCount``, ``UnclusteredFaceCount``) go in the job's metadata column.
 
 A job reads the collection's faces from the metadata store (the source of truth, shared by every
-process), so it needs nothing else to run again: jobs left ``IN_PROGRESS`` by a stopped server are
+process) page by page, without stopping writes: a face indexed during the job may be left out, and
+one deleted after it was read may still be listed. It needs nothing else to run again: jobs left ``IN_PROGRESS`` by a stopped server are
 run again from the beginning by the process that resumes jobs (``run_worker(resume=True)``), and
 any process answers GetFaceClustering from the shared store. A job whose collection was deleted (or
 deleted and created again) while it ran ends ``FAILED``, checked under the store's write lock as
@@ -108,7 +109,10 @@ class ClusteringJobs:
                     self._run(job)
             except Exception:
                 log.exception("face clustering job %s failed", job_id)
-                self.store.finish(job_id, FAILED, "Internal error while clustering the faces", None, [])
+                try:
+                    self.store.finish(job_id, FAILED, "Internal error while clustering the faces", None, [])
+                except Exception:  # the job stays IN_PROGRESS and runs again at the next start
+                    log.exception("face clustering job %s: its failure could not be recorded", job_id)
 
     def _run(self, job: JobRecord) -> None:
         request = job.request

@@ -59,7 +59,8 @@ ORDERS = {
 @dataclass(frozen=True)
 class JobRecord:
     """A Start* job. ``request`` is the validated Start request without ``ClientRequestToken``;
-    ``created``/``finished`` are Unix seconds; ``video_metadata`` is the API's ``VideoMetadata``."""
+    ``created``/``finished`` are Unix seconds; ``video_metadata`` is the API's ``VideoMetadata`` (for a
+    face clustering job: its counts, ``clustering.jobs``)."""
 
     job_id: str
     api: str
@@ -74,7 +75,8 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One result element (a ``PersonMatch`` or ``FaceDetection``) with the keys it is sorted by."""
+    """One result element (a ``PersonMatch``, a ``FaceDetection``, a face cluster or an unclustered face)
+    with the keys it is sorted by."""
 
     timestamp: int
     person_index: int | None
