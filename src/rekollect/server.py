@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from .clustering.jobs import ClusteringJobs
 from .config import Settings
+from .console.app import console_app
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import TokenSigner
@@ -30,6 +31,7 @@ from .storage.jobs import JobStore
 from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
+from .vision.attributes.model_files import models_dir
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
@@ -104,13 +106,16 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings``; shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    """The ASGI app for ``settings``: the API on ``POST /``, the web console under ``/console``.
+    Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     service = build_service(settings)
     services = [
         (rekognition_model(), bind_operations(service)),
         (extensions_model(), bind_operations(service, EXTENSION_OPERATIONS)),
     ]
-    return create_wire_app(services, guard=guard, on_shutdown=lambda: shut_down(service))
+    app = create_wire_app(services, guard=guard, on_shutdown=lambda: shut_down(service))
+    app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
+    return app
 
 
 def shut_down(service: FaceService) -> None:

