@@ -4,11 +4,15 @@ persistence, and the graph clustering itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import defaultdict
+from email.message import Message
 from pathlib import Path
 
 import boto3
@@ -274,3 +278,25 @@ def test_graph_clustering_through_the_ivf_agrees(monkeypatch):
     approximate = cluster_vectors(vectors, max_distance=1.0)
     assert [c.members.tolist() for c in approximate] == [c.members.tolist() for c in exact]
     assert len(exact) == 300
+
+
+def test_a_browser_calls_it_like_the_rekognition_operations(server):
+    """``POST /`` with ``X-Amz-Target: RekollectExtensions.<Op>``, errors in the JSON 1.1 shape (local mode: unsigned)."""
+
+    def post(target: str, body: bytes) -> tuple[int, Message, dict]:
+        request = urllib.request.Request(
+            server.url, data=body, headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, json.loads(error.read())
+
+    status, headers, body = post("RekollectExtensions.GetFaceClustering", b'{"JobId": "nope"}')
+    assert status == 400 and body["__type"] == "ResourceNotFoundException" and "nope" in body["message"]
+    assert headers["x-amzn-ErrorType"] == "ResourceNotFoundException"
+    status, _, body = post("RekollectExtensions.CreateCollection", b'{"CollectionId": "x"}')
+    assert status == 400 and body["__type"] == "UnknownOperationException"
+    status, _, body = post("RekognitionService.GetFaceClustering", b'{"JobId": "nope"}')
+    assert status == 400 and body["__type"] == "UnknownOperationException"
