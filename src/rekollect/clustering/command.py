@@ -82,7 +82,8 @@ def run_job(extensions: Any, args: argparse.Namespace) -> dict[str, Any]:
     if args.min_cluster_size is not None:
         request["MinClusterSize"] = args.min_cluster_size
     job_id = extensions.start_face_clustering(**request)["JobId"]
-    with tqdm(total=100.0, unit="%", disable=args.no_progress, file=sys.stderr, desc="clustering") as bar:
+    bar_format = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}"
+    with tqdm(total=100.0, bar_format=bar_format, disable=args.no_progress, file=sys.stderr, desc="clustering") as bar:
         while True:
             status = extensions.get_face_clustering(JobId=job_id)
             bar.update(status.get("Progress", 0.0) - bar.n)
