@@ -21,7 +21,7 @@ from support import FACES, image_bytes
 from rekollect.config import Settings
 from rekollect.errors import ResourceNotFoundException
 from rekollect.operations import bind_operations
-from rekollect.server import build_service, build_videos, open_stores, shut_down
+from rekollect.server import build_jobs, build_service, open_stores, shut_down
 from rekollect.storage.base import CollectionRecord
 from rekollect.storage.sqlite import SqliteStore
 
@@ -61,7 +61,7 @@ def service(tmp_path_factory) -> Iterator[tuple[Any, dict, DeletesDuring]]:
     settings = Settings(data_dir=root / "data", s3_local_root=root / "buckets")
     stores = open_stores(settings)
     service = build_service(settings, stores)
-    videos = build_videos(settings, service, stores)
+    videos, _ = build_jobs(settings, service, stores)
     proxy = DeletesDuring(service.store, SqliteStore(root / "data" / "rekollect.sqlite3"))
     service.store = proxy
     yield service, bind_operations(service, videos), proxy

@@ -25,6 +25,7 @@ from rekollect.storage.postgres import PostgresStore
 from rekollect.storage.postgres_db import PostgresDatabase
 from rekollect.storage.postgres_jobs import PostgresJobStore
 from rekollect.storage.sqlite import SqliteStore
+from rekollect.video.jobs import VIDEO_APIS as VIDEO
 
 
 @pytest.fixture(scope="module")
@@ -114,19 +115,23 @@ def test_a_commit_wakes_the_follower(database):
 def test_jobs_are_claimed_once_and_taken_over_after_the_lease(database):
     PostgresStore(database)  # migrates
     jobs = PostgresJobStore(database)
-    jobs.add(JobRecord("j1", "StartFaceDetection", "token", {"Video": {}}, IN_PROGRESS), 2)
-    assert jobs.add(JobRecord("j2", "StartFaceDetection", "token", {"Video": {}}, IN_PROGRESS), 2).job_id == "j1"
-    jobs.add(JobRecord("j3", "StartFaceDetection", None, {"Video": {}}, IN_PROGRESS), 2)
+    jobs.add(JobRecord("j1", "StartFaceDetection", "token", {"Video": {}}, IN_PROGRESS), 2, VIDEO)
+    assert jobs.add(JobRecord("j2", "StartFaceDetection", "token", {"Video": {}}, IN_PROGRESS), 2, VIDEO).job_id == "j1"
+    jobs.add(JobRecord("j3", "StartFaceDetection", None, {"Video": {}}, IN_PROGRESS), 2, VIDEO)
     with pytest.raises(LimitExceededException):
-        jobs.add(JobRecord("j4", "StartFaceDetection", None, {"Video": {}}, IN_PROGRESS), 2)
+        jobs.add(JobRecord("j4", "StartFaceDetection", None, {"Video": {}}, IN_PROGRESS), 2, VIDEO)
 
-    assert jobs.claim("a", 0.5).job_id == "j1"
-    assert jobs.claim("b", 0.5).job_id == "j3"
-    assert jobs.claim("c", 0.5) is None
+    assert jobs.claim("a", 0.5, VIDEO).job_id == "j1"
+    assert jobs.claim("b", 0.5, VIDEO).job_id == "j3"
+    assert jobs.claim("c", 0.5, VIDEO) is None
+    assert jobs.claim("c", 0.5, ("StartFaceClustering",)) is None  # workers claim only their kinds
     assert jobs.renew("j1", "a", 0.5) and not jobs.renew("j1", "b", 0.5)
     time.sleep(0.7)  # a's lease on j1 runs out: c takes it over
-    assert jobs.claim("c", 30).job_id == "j1"
+    assert jobs.claim("c", 30, VIDEO).job_id == "j1"
     assert jobs.finish("j1", "a", SUCCEEDED, None, None, []) is None  # a no longer owns it
+    jobs.set_progress("j1", "a", 0.9)  # ignored: a no longer owns it
+    jobs.set_progress("j1", "c", 0.5)
+    assert jobs.progress("j1") == 0.5
     finished = jobs.finish("j1", "c", SUCCEEDED, None, {"DurationMillis": 1}, [ResultRow(5, None, {"x": 1})])
     assert finished.status == SUCCEEDED and jobs.results("j1", "TIMESTAMP", 0, 10) == ([{"x": 1}], False)
 

@@ -1,6 +1,7 @@
 """``rekollect`` command line: ``rekollect serve [options]``, the API client tools
-``rekollect index|search|compare|detect|paths`` (``rekollect.tools``), and ``rekollect collection
-export|import`` (back up and restore one collection: ``rekollect.backup.cli``).
+``rekollect index|search|compare|detect|paths`` (``rekollect.tools``) and ``rekollect cluster``
+(``clustering.command``), and ``rekollect collection export|import`` (back up and restore one
+collection: ``rekollect.backup.cli``).
 
 Each option can also be set by an environment variable (the flag wins):
 
@@ -145,12 +146,18 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``rekollect`` console script: a client tool's command, ``collection``, else ``serve``."""
+    """Entry point of the ``rekollect`` console script: a client tool's command, ``cluster``,
+    ``collection``, else ``serve``."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in TOOL_COMMANDS:
         from .tools.main import run
 
         raise SystemExit(run(arguments))
+    if arguments[:1] == ["cluster"]:
+        from .clustering.command import main as cluster
+
+        cluster(arguments[1:])
+        return
     if arguments[:1] == ["collection"]:
         from .backup.cli import main as collection_main
 

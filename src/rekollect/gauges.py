@@ -20,6 +20,7 @@ from .core.index_sync import SyncedIndex
 from .core.service import FaceService
 from .index.tiered import TieredIndex
 from .storage.jobs import JobStore
+from .video.jobs import VIDEO_APIS
 
 _PAGE = 1000
 """Collections read from the store at a time."""
@@ -56,5 +57,5 @@ class ServiceGauges(Collector):
             )
 
         yield GaugeMetricFamily(
-            "rekollect_video_jobs_in_progress", "Stored-video jobs in progress", value=self._jobs.count_in_progress()
+            "rekollect_video_jobs_in_progress", "Stored-video jobs in progress", value=self._jobs.count_in_progress(VIDEO_APIS)
         )

@@ -19,6 +19,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.applications import Starlette
 
+from .clustering.jobs import ClusteringJobs
 from .config import Settings
 from .console.app import console_app
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
@@ -29,7 +30,7 @@ from .cores import available_cores
 from .gauges import ServiceGauges
 from .health import health_route
 from .index.tiered import TieredIndex
-from .operations import TALLIES, bind_operations
+from .operations import TALLIES, bind_extension_operations, bind_operations
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
 from .startup import StartupRefused
@@ -49,6 +50,7 @@ from .vision.zoo_pack import ZooFaceAnalyzer
 from .wire.connection import DeadlineH11Protocol
 from .wire.http import create_wire_app
 from .wire.metrics import MetricsAccess, WireMetrics
+from .wire.service_model import extensions_model, rekognition_model
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +123,8 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
     return service
 
 
-def build_videos(settings: Settings, service: FaceService, stores: Stores) -> VideoJobs:
-    """The stored-video jobs of ``service``, with this process's worker running."""
+def build_jobs(settings: Settings, service: FaceService, stores: Stores) -> tuple[VideoJobs, ClusteringJobs]:
+    """The stored-video and face clustering jobs of ``service``, with this process's workers running."""
     videos = VideoJobs(
         service,
         stores.jobs,
@@ -134,7 +136,9 @@ def build_videos(settings: Settings, service: FaceService, stores: Stores) -> Vi
         lease_seconds=settings.job_lease_seconds,
     )
     videos.run_worker()
-    return videos
+    clustering = ClusteringJobs(service, stores.jobs, lease_seconds=settings.job_lease_seconds)
+    clustering.run_worker()
+    return videos, clustering
 
 
 def build_guard(settings: Settings) -> RequestGuard:
@@ -157,12 +161,12 @@ def arn_prefix(settings: Settings) -> str:
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
-    """The ASGI app for ``settings``: the API on ``POST /``, ``GET /health`` for load balancers,
-    ``GET /metrics``, the web console under ``/console``. Shutting it down (SIGTERM or SIGINT) runs
-    ``shut_down``."""
+    """The ASGI app for ``settings``: the API (Rekognition's and the ``rekollect-extensions``
+    operations) on ``POST /``, ``GET /health`` for load balancers, ``GET /metrics``, the web console
+    under ``/console``. Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     stores = open_stores(settings)
     service = build_service(settings, stores)
-    videos = build_videos(settings, service, stores)
+    videos, clustering = build_jobs(settings, service, stores)
     stop = threading.Event()
     if stores.follow_changes is not None and isinstance(service.index, SyncedIndex):
         follow = functools.partial(stores.follow_changes, service.index.sync, stop)
@@ -172,8 +176,12 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
         tallied=TALLIES,
         collectors=[ServiceGauges(service, stores.jobs)],
     )
+    services = [
+        (rekognition_model(), bind_operations(service, videos)),
+        (extensions_model(), bind_extension_operations(clustering)),
+    ]
     app = create_wire_app(
-        bind_operations(service, videos),
+        services,
         guard=guard,
         metrics=metrics,
         on_shutdown=lambda: shut_down(service, stop),

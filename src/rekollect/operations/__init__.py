@@ -1,7 +1,8 @@
 """Rekognition operations: one plain function each, ``(FaceService, request) -> response``.
 
 ``OPERATIONS`` maps each AWS operation name to its function; ``VIDEO_OPERATIONS`` those of stored
-videos, which take the ``VideoJobs`` instead. ``bind_operations`` binds both for the wire layer. Requests arrive validated against botocore's model, responses are ``dict``s in
+videos, which take the ``VideoJobs`` instead. ``bind_operations`` binds both for the wire layer;
+``bind_extension_operations`` binds the ``rekollect-extensions`` ones (face clustering). Requests arrive validated against botocore's model, responses are ``dict``s in
 the model's output shape.
 """
 
@@ -11,9 +12,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from ..clustering.jobs import ClusteringJobs
 from ..core.service import FaceService
 from ..video.jobs import VideoJobs
 from . import collections, detection, faces, users, video
+from .clustering import EXTENSION_OPERATIONS
 from .faces import DETECTED_FACE_COUNT
 
 Operation = Callable[[FaceService, dict[str, Any]], dict[str, Any]]
@@ -60,3 +63,8 @@ def bind_operations(service: FaceService, videos: VideoJobs) -> dict[str, Callab
         **{name: partial(operation, service) for name, operation in OPERATIONS.items()},
         **{name: partial(operation, videos) for name, operation in VIDEO_OPERATIONS.items()},
     }
+
+
+def bind_extension_operations(clustering: ClusteringJobs) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The ``rekollect-extensions`` operations with their job runner bound."""
+    return {name: partial(operation, clustering) for name, operation in EXTENSION_OPERATIONS.items()}

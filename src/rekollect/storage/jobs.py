@@ -1,11 +1,14 @@
-"""Stored-video jobs as a queue: the ``JobStore`` interface and its embedded default on SQLite.
+"""Jobs (stored-video and face clustering) as a queue: the ``JobStore`` interface and its embedded
+default on SQLite.
 
 A job is added ``IN_PROGRESS``; a worker *claims* it (it becomes the job's ``owner`` until its
 lease ends), renews the lease while it works, and finishes it with all its results in one
 transaction, which only its current owner may do. A job whose owner stopped renewing (the process
 or node died) can be claimed again once the lease has run out, so every job ends on exactly one
-worker however many there are. The limit on jobs ``IN_PROGRESS`` is checked in the transaction
-that adds one, so it holds across all processes sharing the store.
+worker however many there are. Each kind of job (the ``api`` that started it) has its own workers,
+which claim only their kinds. The limit on jobs ``IN_PROGRESS`` (of the kinds it counts) is checked
+in the transaction that adds one, so it holds across all processes sharing the store. A long job
+records the share of its work done (``set_progress``), for Get* to report.
 
 ``SqliteJobStore`` keeps jobs in ``<data-dir>/jobs.sqlite3`` (WAL, ``synchronous=FULL``, one
 connection behind a lock; every public method one transaction). Its workers are processes of one
@@ -54,6 +57,10 @@ CREATE TABLE IF NOT EXISTS job_results (
     payload TEXT NOT NULL,
     PRIMARY KEY (job_id, seq)
 );
+CREATE TABLE IF NOT EXISTS job_progress (
+    job_id TEXT PRIMARY KEY,
+    done REAL NOT NULL
+);
 """
 
 JOB_COLUMNS = "job_id, api, client_token, request, status, status_message, video_metadata, created, finished"
@@ -68,7 +75,8 @@ ORDERS = {
 @dataclass(frozen=True)
 class JobRecord:
     """A Start* job. ``request`` is the validated Start request without ``ClientRequestToken``;
-    ``created``/``finished`` are Unix seconds; ``video_metadata`` is the API's ``VideoMetadata``."""
+    ``created``/``finished`` are Unix seconds; ``video_metadata`` is the API's ``VideoMetadata`` (for a
+    face clustering job: its counts, ``clustering.jobs``)."""
 
     job_id: str
     api: str
@@ -83,7 +91,8 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One result element (a ``PersonMatch`` or ``FaceDetection``) with the keys it is sorted by."""
+    """One result element (a ``PersonMatch``, a ``FaceDetection``, a face cluster or an unclustered face)
+    with the keys it is sorted by."""
 
     timestamp: int
     person_index: int | None
@@ -93,9 +102,10 @@ class ResultRow:
 class JobStore(Protocol):
     """Persistent video jobs, claimed by workers under a lease (see the module docstring)."""
 
-    def add(self, job: JobRecord, max_in_progress: int) -> JobRecord:
+    def add(self, job: JobRecord, max_in_progress: int, counted: tuple[str, ...]) -> JobRecord:
         """Insert ``job``, or return the job already started with its ``(api, client_token)``;
-        ``LimitExceededException`` when ``max_in_progress`` jobs are already ``IN_PROGRESS``."""
+        ``LimitExceededException`` when ``max_in_progress`` jobs of the ``counted`` apis are already
+        ``IN_PROGRESS``."""
         ...
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -106,16 +116,24 @@ class JobStore(Protocol):
         """The job started by ``api`` with ``ClientRequestToken`` ``client_token``, or ``None``."""
         ...
 
-    def count_in_progress(self) -> int:
-        """Number of jobs ``IN_PROGRESS`` (running or waiting for a worker)."""
+    def count_in_progress(self, apis: tuple[str, ...]) -> int:
+        """Number of jobs of ``apis`` ``IN_PROGRESS`` (running or waiting for a worker)."""
         ...
 
-    def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
-        """The oldest ``IN_PROGRESS`` job that no live worker holds, now held by ``owner``; or ``None``."""
+    def claim(self, owner: str, lease_seconds: float, apis: tuple[str, ...]) -> JobRecord | None:
+        """The oldest ``IN_PROGRESS`` job of ``apis`` that no live worker holds, now held by ``owner``; or ``None``."""
         ...
 
     def renew(self, job_id: str, owner: str, lease_seconds: float) -> bool:
         """Extend ``owner``'s lease on the job; ``False`` if ``owner`` no longer holds it."""
+        ...
+
+    def set_progress(self, job_id: str, owner: str, done: float) -> None:
+        """Record that the share ``done`` (0 to 1) of the job's work is done (only while ``owner`` holds it)."""
+        ...
+
+    def progress(self, job_id: str) -> float:
+        """The share of the job's work last recorded done (0 when none was)."""
         ...
 
     def finish(
@@ -156,7 +174,7 @@ class SqliteJobStore:
         """Close the database connection."""
         self._db.close()
 
-    def add(self, job: JobRecord, max_in_progress: int) -> JobRecord:
+    def add(self, job: JobRecord, max_in_progress: int, counted: tuple[str, ...]) -> JobRecord:
         with self._db.transaction() as db:
             if job.client_token is not None:
                 row = db.execute(
@@ -164,9 +182,12 @@ class SqliteJobStore:
                 ).fetchone()
                 if row is not None:
                     return job_of(row)
-            running = db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (IN_PROGRESS,)).fetchone()[0]
+            running = db.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE status = ? AND api IN ({','.join('?' * len(counted))})",
+                (IN_PROGRESS, *counted),
+            ).fetchone()[0]
             if running >= max_in_progress:
-                raise LimitExceededException(f"There are already {max_in_progress} video jobs in progress")
+                raise LimitExceededException(f"There are already {max_in_progress} such jobs in progress")
             db.execute(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", job_values(job))
         return job
 
@@ -182,18 +203,21 @@ class SqliteJobStore:
             ).fetchone()
         return None if row is None else job_of(row)
 
-    def count_in_progress(self) -> int:
+    def count_in_progress(self, apis: tuple[str, ...]) -> int:
         with self._db.lock:
             return int(
-                self._db.connection.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (IN_PROGRESS,)).fetchone()[0]
+                self._db.connection.execute(
+                    f"SELECT COUNT(*) FROM jobs WHERE status = ? AND api IN ({','.join('?' * len(apis))})",
+                    (IN_PROGRESS, *apis),
+                ).fetchone()[0]
             )
 
-    def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
+    def claim(self, owner: str, lease_seconds: float, apis: tuple[str, ...]) -> JobRecord | None:
         # Look first without writing: idle workers poll, and an empty write would still touch the disk.
-        if not self._claimable(owner, self._db.connection):
+        if not self._claimable(owner, apis, self._db.connection):
             return None
         with self._db.transaction() as db:
-            free = self._claimable(owner, db)
+            free = self._claimable(owner, apis, db)
             if not free:
                 return None
             db.execute(
@@ -201,12 +225,14 @@ class SqliteJobStore:
             )
             return job_of(db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (free[0],)).fetchone())
 
-    def _claimable(self, owner: str, db: sqlite3.Connection) -> list[str]:
-        """Ids of the ``IN_PROGRESS`` jobs ``owner`` may claim now, oldest first."""
+    def _claimable(self, owner: str, apis: tuple[str, ...], db: sqlite3.Connection) -> list[str]:
+        """Ids of the ``IN_PROGRESS`` jobs of ``apis`` that ``owner`` may claim now, oldest first."""
         now = time.time()
         with self._db.lock:
             candidates = db.execute(
-                "SELECT job_id, owner, lease_until FROM jobs WHERE status = ? ORDER BY seq", (IN_PROGRESS,)
+                "SELECT job_id, owner, lease_until FROM jobs"
+                f" WHERE status = ? AND api IN ({','.join('?' * len(apis))}) ORDER BY seq",
+                (IN_PROGRESS, *apis),
             ).fetchall()
         return [
             job_id
@@ -223,6 +249,16 @@ class SqliteJobStore:
                 ).rowcount
                 > 0
             )
+
+    def set_progress(self, job_id: str, owner: str, done: float) -> None:
+        with self._db.transaction() as db:
+            if db.execute("SELECT 1 FROM jobs WHERE job_id = ? AND owner = ?", (job_id, owner)).fetchone():
+                db.execute("INSERT OR REPLACE INTO job_progress (job_id, done) VALUES (?, ?)", (job_id, done))
+
+    def progress(self, job_id: str) -> float:
+        with self._db.lock:
+            row = self._db.connection.execute("SELECT done FROM job_progress WHERE job_id = ?", (job_id,)).fetchone()
+        return 0.0 if row is None else float(row[0])
 
     def finish(
         self,

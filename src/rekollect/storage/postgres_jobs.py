@@ -31,7 +31,7 @@ class PostgresJobStore:
     def __init__(self, database: PostgresDatabase) -> None:
         self._db = database
 
-    def add(self, job: JobRecord, max_in_progress: int) -> JobRecord:
+    def add(self, job: JobRecord, max_in_progress: int, counted: tuple[str, ...]) -> JobRecord:
         with self._db.transaction() as db:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (JOBS_LOCK,))
             if job.client_token is not None:
@@ -41,9 +41,11 @@ class PostgresJobStore:
                 ).fetchone()
                 if row is not None:
                     return job_of(row)
-            running = db.execute("SELECT COUNT(*) FROM jobs WHERE status = %s", (IN_PROGRESS,)).fetchone()[0]
+            running = db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE status = %s AND api = ANY(%s)", (IN_PROGRESS, list(counted))
+            ).fetchone()[0]
             if running >= max_in_progress:
-                raise LimitExceededException(f"There are already {max_in_progress} video jobs in progress")
+                raise LimitExceededException(f"There are already {max_in_progress} such jobs in progress")
             db.execute(
                 f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", job_values(job)
             )
@@ -61,18 +63,22 @@ class PostgresJobStore:
             ).fetchone()
         return None if row is None else job_of(row)
 
-    def count_in_progress(self) -> int:
+    def count_in_progress(self, apis: tuple[str, ...]) -> int:
         with self._db.connection() as db:
-            return int(db.execute("SELECT COUNT(*) FROM jobs WHERE status = %s", (IN_PROGRESS,)).fetchone()[0])
+            return int(
+                db.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE status = %s AND api = ANY(%s)", (IN_PROGRESS, list(apis))
+                ).fetchone()[0]
+            )
 
-    def claim(self, owner: str, lease_seconds: float) -> JobRecord | None:
+    def claim(self, owner: str, lease_seconds: float, apis: tuple[str, ...]) -> JobRecord | None:
         with self._db.connection() as db, db.transaction():
             row = db.execute(
                 "UPDATE jobs SET owner = %s, lease_until = now() + make_interval(secs => %s)"
-                " WHERE seq = (SELECT seq FROM jobs WHERE status = %s"
+                " WHERE seq = (SELECT seq FROM jobs WHERE status = %s AND api = ANY(%s)"
                 " AND (owner IS NULL OR lease_until < now()) ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 f" RETURNING {JOB_COLUMNS}",
-                (owner, lease_seconds, IN_PROGRESS),
+                (owner, lease_seconds, IN_PROGRESS, list(apis)),
             ).fetchone()
         return None if row is None else job_of(row)
 
@@ -86,6 +92,19 @@ class PostgresJobStore:
                 ).rowcount
                 > 0
             )
+
+    def set_progress(self, job_id: str, owner: str, done: float) -> None:
+        with self._db.connection() as db:
+            db.execute(
+                "INSERT INTO job_progress (job_id, done) SELECT job_id, %s FROM jobs WHERE job_id = %s AND owner = %s"
+                " ON CONFLICT (job_id) DO UPDATE SET done = excluded.done",
+                (done, job_id, owner),
+            )
+
+    def progress(self, job_id: str) -> float:
+        with self._db.connection() as db:
+            row = db.execute("SELECT done FROM job_progress WHERE job_id = %s", (job_id,)).fetchone()
+        return 0.0 if row is None else float(row[0])
 
     def finish(
         self,

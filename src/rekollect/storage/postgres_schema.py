@@ -6,7 +6,7 @@ database made by an earlier release is brought forward by the steps it lacks whe
 Version 1: the metadata tables and index change log of ``PostgresStore`` (the same tables as
 ``SqliteStore``, with PL/pgSQL triggers filling ``index_log`` and a statement trigger sending
 ``NOTIFY rekollect_index``), the ``secrets`` table (the pagination key), and the video job queue of
-``PostgresJobStore`` (with each job's ``owner`` and ``lease_until``).
+``PostgresJobStore`` (with each job's ``owner`` and ``lease_until``, and the progress of long jobs).
 """
 
 _VERSION_1 = """
@@ -133,6 +133,10 @@ CREATE TABLE job_results (
     person_index INTEGER,
     payload TEXT NOT NULL,
     PRIMARY KEY (job_id, seq)
+);
+CREATE TABLE job_progress (
+    job_id TEXT PRIMARY KEY,
+    done DOUBLE PRECISION NOT NULL
 );
 """
 

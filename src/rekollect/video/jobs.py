@@ -32,12 +32,12 @@ import fcntl
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from ..core.job_worker import JobWorker
 from ..core.service import FaceService
 from ..errors import (
     IdempotentParameterMismatchException,
@@ -48,7 +48,7 @@ from ..errors import (
 )
 from ..storage.base import CollectionRecord
 from ..storage.full import reporting_full
-from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow, worker_name
+from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
 from .analysis import face_detection_rows, face_search_rows
 from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
 from .notify import Notifier
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 FACE_SEARCH = "StartFaceSearch"
 FACE_DETECTION = "StartFaceDetection"
+VIDEO_APIS = (FACE_SEARCH, FACE_DETECTION)
+"""The kinds of job in the store that are video jobs (it holds face clustering jobs too)."""
 GONE_MESSAGE = "The server stopped while the job was in progress and its video is no longer available: {}"
 DELETED_MESSAGE = "The collection id: {} was deleted while the job was in progress"
 
@@ -84,8 +86,8 @@ class VideoJobs:
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
     ) -> None:
-        if sample_rate <= 0 or max_jobs < 1 or lease_seconds <= 0:
-            raise ValueError("the video sampling rate and job lease must be positive and the job limit at least 1")
+        if sample_rate <= 0 or max_jobs < 1:
+            raise ValueError("the video sampling rate must be positive and the job limit at least 1")
         self.service = service
         self.store = store
         self.spool = spool
@@ -93,16 +95,15 @@ class VideoJobs:
         self.sample_rate = sample_rate
         self.max_jobs = max_jobs
         self.analysis_threads = analysis_threads
-        self.lease_seconds = lease_seconds
-        self.poll_seconds = poll_seconds
-        self.owner = worker_name()
-        self._wake = threading.Event()
+        self.worker = JobWorker(
+            store, VIDEO_APIS, self._run, name="video-jobs", lease_seconds=lease_seconds, poll_seconds=poll_seconds
+        )
         spool.mkdir(parents=True, exist_ok=True)
         _remove_stale_parts(spool)
 
     def run_worker(self) -> None:
         """Start this process's worker thread (it also takes over the jobs of workers that died)."""
-        threading.Thread(target=self._work, name="video-jobs", daemon=True).start()
+        self.worker.start()
 
     def start(self, api: str, params: dict[str, Any], client_token: str | None) -> str:
         """Start a job for ``api`` with the validated ``params`` (defaults filled in); return its ``JobId``."""
@@ -120,7 +121,7 @@ class VideoJobs:
             self._fetch(params, path)
             _check_duration(path)
             job = self.store.add(
-                JobRecord(job_id, api, client_token, params, IN_PROGRESS, created=time.time()), self.max_jobs
+                JobRecord(job_id, api, client_token, params, IN_PROGRESS, created=time.time()), self.max_jobs, VIDEO_APIS
             )
         except BaseException:
             path.unlink(missing_ok=True)
@@ -128,7 +129,7 @@ class VideoJobs:
         if job.job_id != job_id:  # the same token was used meanwhile
             path.unlink(missing_ok=True)
             return _same_job(job, params)
-        self._wake.set()
+        self.worker.wake()
         return job_id
 
     def job(self, job_id: str, api: str) -> JobRecord:
@@ -149,36 +150,6 @@ class VideoJobs:
 
     def _spool_file(self, job_id: str) -> Path:
         return self.spool / job_id
-
-    def _work(self) -> None:
-        while True:
-            try:
-                job = self.store.claim(self.owner, self.lease_seconds)
-            except Exception as error:  # the store unreachable: try again later
-                log.warning("cannot look for video jobs: %s", error)
-                job = None
-            if job is None:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
-                continue
-            done = threading.Event()
-            threading.Thread(target=self._renew, args=(job.job_id, done), name="video-lease", daemon=True).start()
-            try:
-                self._run(job)
-            except Exception:
-                log.exception("video job %s could not be finished", job.job_id)
-            finally:
-                done.set()
-
-    def _renew(self, job_id: str, done: threading.Event) -> None:
-        """Renew the lease on ``job_id`` until ``done`` (a failed renewal is retried at the next turn)."""
-        while not done.wait(self.lease_seconds / 3):
-            try:
-                if not self.store.renew(job_id, self.owner, self.lease_seconds):
-                    log.warning("video job %s was taken over by another worker", job_id)
-                    return
-            except Exception as error:
-                log.warning("cannot renew the lease on video job %s: %s", job_id, error)
 
     def _run(self, job: JobRecord) -> None:
         path = self._spool_file(job.job_id)
@@ -223,7 +194,7 @@ class VideoJobs:
         with store.atomic() if searched is not None else contextlib.nullcontext():
             if searched is not None and store.get_collection(searched.collection_id) != searched:
                 status, message, rows = FAILED, DELETED_MESSAGE.format(searched.collection_id), []
-            finished = self.store.finish(job.job_id, self.owner, status, message, metadata, rows)
+            finished = self.store.finish(job.job_id, self.worker.owner, status, message, metadata, rows)
         self._spool_file(job.job_id).unlink(missing_ok=True)
         if finished is None:
             log.warning("video job %s was finished by another worker; this run's results are dropped", job.job_id)

@@ -1,7 +1,8 @@
 """The AWS JSON 1.1 endpoint: one Starlette route that speaks Rekognition's wire protocol.
 
-A request is ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>`` and a JSON body
-(``Content-Type: application/x-amz-json-1.1``). The body's text must be Unicode scalar values
+A request is ``POST /`` with ``X-Amz-Target: <targetPrefix>.<Operation>`` and a JSON body
+(``Content-Type: application/x-amz-json-1.1``); each served service model (Rekognition's,
+``RekognitionService``, and Rekollect's extensions, ``RekollectExtensions``) owns its target prefix. The body's text must be Unicode scalar values
 (``scalars.py``); it is validated against the operation's input shape, handed to the operation as
 a plain ``dict``, and the operation's ``dict`` result is serialized through the output shape;
 notices the operation recorded (``rekollect.notices``) become ``x-rekollect-<name>`` headers,
@@ -17,7 +18,7 @@ parsing holds the GIL, so a body with more than ``MAX_JSON_SEPARATORS`` commas (
 Rekognition request has a tenth of that: the longest lists, ``FaceIds``, hold 4096 items) is
 refused before it is parsed, with ``InvalidParameterException``.
 
-This module knows nothing of faces: it is given a mapping of operation name to handler.
+This module knows nothing of faces: it is given, per service model, a mapping of operation name to handler.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from botocore.model import ServiceModel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -50,7 +52,6 @@ from .exchange import Exchange, log_exchange
 from .metrics import WireMetrics
 from .scalars import check_scalar_values
 from .serialization import serialize_response
-from .service_model import rekognition_model
 from .sigv4 import SignedRequest
 from .validation import parse_request
 
@@ -87,7 +88,7 @@ MAX_JSON_SEPARATORS = 50_000
 
 
 def create_wire_app(
-    operations: Mapping[str, Handler],
+    services: Sequence[tuple[ServiceModel, Mapping[str, Handler]]],
     *,
     guard: Guard | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -95,7 +96,8 @@ def create_wire_app(
     on_shutdown: Callable[[], None] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """Build the ASGI app that serves ``operations`` (keyed by AWS operation name) on ``POST /``.
+    """Build the ASGI app that serves, on ``POST /``, each ``(model, operations)`` of ``services``: the
+    operations (keyed by AWS operation name) under the model's ``targetPrefix``.
 
     Each answered request is logged in one line (``exchange.py``) and, with ``metrics``, counted
     there; ``metrics`` also serves ``GET /metrics`` (``metrics.py``).
@@ -105,8 +107,7 @@ def create_wire_app(
     SIGTERM after its graceful shutdown, so the process dies without running ``atexit`` hooks.
     ``extra_routes`` (a health check, say) are served beside ``POST /``.
     """
-    model = rekognition_model()
-    prefix = model.metadata["targetPrefix"] + "."
+    by_prefix = {model.metadata["targetPrefix"]: (model, operations) for model, operations in services}
 
     async def endpoint(request: Request) -> Response:
         exchange = Exchange(str(uuid.uuid4()), request.client.host if request.client else None)
@@ -125,7 +126,7 @@ def create_wire_app(
     async def answer(request: Request, exchange: Exchange) -> Response:
         request_id = exchange.request_id
         try:
-            name = _operation_name(request.headers.get("x-amz-target", ""), prefix, operations)
+            model, operations, name = _operation(request.headers.get("x-amz-target", ""), by_prefix)
             exchange.operation = name
             operation = model.operation_model(name)
             body = await _read_body(request, max_body_bytes, has_blob=_takes_blob(operation.input_shape))
@@ -182,13 +183,16 @@ def _signed_request(request: Request, body: bytes) -> SignedRequest:
     )
 
 
-def _operation_name(target: str, prefix: str, operations: Mapping[str, Handler]) -> str:
-    if not target.startswith(prefix):
+def _operation(
+    target: str, by_prefix: Mapping[str, tuple[ServiceModel, Mapping[str, Handler]]]
+) -> tuple[ServiceModel, Mapping[str, Handler], str]:
+    prefix, dot, name = target.partition(".")
+    if not dot or prefix not in by_prefix:
         raise UnknownOperationException(f"Unknown X-Amz-Target {target!r}")
-    name = target[len(prefix) :]
+    model, operations = by_prefix[prefix]
     if name not in operations:
         raise UnknownOperationException(f"Operation {name!r} is not supported by this service")
-    return name
+    return model, operations, name
 
 
 def _takes_blob(shape: Any, seen: frozenset[str] = frozenset()) -> bool:
