@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -294,3 +296,30 @@ def test_deployment_guide_shows_the_tested_balancer_config():
     guide = (Path(__file__).resolve().parent.parent / "docs" / "deployment.md").read_text()
     expected = haproxy_config("0.0.0.0:8085", [("node1", "10.0.0.11:8085"), ("node2", "10.0.0.12:8085")])
     assert expected in guide
+
+
+def test_backup_and_restore_on_the_shared_database(cluster, tmp_path):
+    """``rekollect collection export|import --database-url`` while the nodes run: the copy is searchable on every node."""
+    a, b = cluster.a.client(), cluster.b.client()
+    a.create_collection(CollectionId="to-back-up")
+    for image in (OBAMA, BIDEN):
+        a.index_faces(CollectionId="to-back-up", Image={"Bytes": image}, MaxFaces=1, ExternalImageId="person")
+    backup = tmp_path / "backup.rkbackup"
+    database = ("--database-url", cluster.postgres.url)
+    command = [sys.executable, "-m", "rekollect", "collection"]
+    exported = subprocess.run(
+        [*command, "export", "--collection-id", "to-back-up", "--output", str(backup), *database],
+        capture_output=True,
+        text=True,
+    )
+    assert exported.returncode == 0, exported.stderr
+    imported = subprocess.run(
+        [*command, "import", "--input", str(backup), "--collection-id", "restored", "--new-face-ids", *database],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.returncode == 0, imported.stderr
+    original = a.search_faces_by_image(CollectionId="to-back-up", Image={"Bytes": OBAMA_AGAIN})["FaceMatches"]
+    copy = b.search_faces_by_image(CollectionId="restored", Image={"Bytes": OBAMA_AGAIN})["FaceMatches"]
+    assert [match["Similarity"] for match in copy] == [match["Similarity"] for match in original]
+    assert b.describe_collection(CollectionId="restored")["FaceCount"] == 2

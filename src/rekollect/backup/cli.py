@@ -1,7 +1,8 @@
 """``rekollect collection export|import``: back up one collection of a data directory, or restore one.
 
 Both run beside the data, on the SQLite store of ``--data-dir`` (same default and
-``REKOLLECT_DATA_DIR`` as ``rekollect serve``), and are safe while a server runs on it: an export
+``REKOLLECT_DATA_DIR`` as ``rekollect serve``) or, with ``--database-url`` (``REKOLLECT_DATABASE_URL``),
+on the PostgreSQL database several nodes share, and are safe while servers run on it: an export
 reads one consistent snapshot; an import is one transaction, which the running server's index
 follows at its next search. ``--region`` and ``--account-id`` (``REKOLLECT_REGION``,
 ``REKOLLECT_ACCOUNT_ID``, same defaults as ``serve``) form the imported collection's ARN and must be
@@ -17,6 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import default_data_dir
+from ..startup import StartupRefused
+from ..storage.postgres import PostgresStore
+from ..storage.postgres_db import PostgresDatabase
 from ..storage.sqlite import SqliteStore
 from .archive import BackupError
 from .transfer import export_collection, import_collection
@@ -29,11 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     data_dir = Path(os.environ.get("REKOLLECT_DATA_DIR") or default_data_dir())
     export = commands.add_parser("export", help="write a collection to a backup file")
+    database_url = os.environ.get("REKOLLECT_DATABASE_URL")
     export.add_argument("--data-dir", type=Path, default=data_dir)
+    export.add_argument("--database-url", default=database_url, help="postgresql://... (instead of --data-dir)")
     export.add_argument("--collection-id", required=True)
     export.add_argument("--output", type=Path, required=True, help="the backup file to write (replaced if it exists)")
     restore = commands.add_parser("import", help="restore a collection from a backup file")
     restore.add_argument("--data-dir", type=Path, default=data_dir)
+    restore.add_argument("--database-url", default=database_url, help="postgresql://... (instead of --data-dir)")
     restore.add_argument("--input", type=Path, required=True, help="the backup file to read")
     restore.add_argument("--collection-id", help="import under this id instead of the file's")
     restore.add_argument(
@@ -47,10 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> None:
     """Run ``rekollect collection <argv>``; ``SystemExit`` with the reason when refused."""
     args = _parser().parse_args(argv)
-    store_path = args.data_dir / STORE_FILE
-    if args.command == "export" and not store_path.is_file():
-        raise SystemExit(f"rekollect collection export: no store at {store_path}")
-    store = SqliteStore(store_path)
+    store = _open_store(args)
     try:
         if args.command == "export":
             manifest = export_collection(store, args.collection_id, args.output)
@@ -70,10 +74,23 @@ def main(argv: Sequence[str]) -> None:
             print(
                 f"imported collection {summary.collection.collection_id} (face model"
                 f" {summary.collection.face_model_version}: {summary.faces} faces, {summary.images} images,"
-                f" {summary.users} users) into {args.data_dir}"
+                f" {summary.users} users) into {'the database' if args.database_url else args.data_dir}"
             )
     except (BackupError, OSError) as error:
         print(f"rekollect collection {args.command}: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
         store.close()
+
+
+def _open_store(args: argparse.Namespace) -> SqliteStore | PostgresStore:
+    """The store of ``--database-url``, else of ``--data-dir``; ``SystemExit`` when there is none to export from."""
+    if args.database_url:
+        try:
+            return PostgresStore(PostgresDatabase(args.database_url, max_connections=2))
+        except StartupRefused as error:
+            raise SystemExit(f"rekollect collection {args.command}: {error}") from None
+    store_path = args.data_dir / STORE_FILE
+    if args.command == "export" and not store_path.is_file():
+        raise SystemExit(f"rekollect collection export: no store at {store_path}")
+    return SqliteStore(store_path)

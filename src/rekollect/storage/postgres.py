@@ -66,6 +66,10 @@ class PostgresStore:
         """One transaction around everything inside (holding the cluster's write lock); nested uses join it."""
         return self._db.transaction()
 
+    def snapshot(self) -> AbstractContextManager[object]:
+        """One read-only ``REPEATABLE READ`` transaction around everything inside (``PostgresDatabase.snapshot``)."""
+        return self._db.snapshot()
+
     def secret(self, name: str, size: int) -> bytes:
         """The random ``size``-byte secret called ``name``, created by the first node that asks."""
         with self._db.transaction() as db:
@@ -249,6 +253,15 @@ class PostgresStore:
     def count_faces(self, collection_id: str) -> int:
         with self._db.connection() as db:
             return int(db.execute("SELECT COUNT(*) FROM faces WHERE collection_id = %s", (collection_id,)).fetchone()[0])
+
+    def iter_images(self, collection_id: str) -> Iterator[tuple[str, str, str | None]]:
+        with self._db.connection() as db:
+            rows = db.execute(
+                "SELECT image_id, content_hash, external_image_id FROM images WHERE collection_id = %s"
+                " ORDER BY image_id",
+                (collection_id,),
+            ).fetchall()
+        yield from rows
 
     def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
         with self._db.connection() as db:

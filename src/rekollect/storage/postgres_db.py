@@ -117,6 +117,23 @@ class PostgresDatabase:
             finally:
                 self._local.connection = None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[psycopg.Connection]:
+        """A read-only ``REPEATABLE READ`` transaction: every read inside (on this thread) sees one
+        committed state of the database while other connections go on committing; nested uses join
+        the outer transaction."""
+        current = getattr(self._local, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self._local.connection = connection
+            try:
+                yield connection
+            finally:
+                self._local.connection = None
+
     def migrate(self, steps: Sequence[str]) -> None:
         """Apply ``steps[i]`` (SQL) as schema version ``i + 1`` unless already applied, oldest first."""
         with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
