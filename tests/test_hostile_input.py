@@ -8,6 +8,7 @@ fuzzed request names must be left exactly as it was.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import statistics
@@ -24,7 +25,7 @@ from PIL import Image
 from support import ServerProcess, image_bytes
 from test_wire import post
 
-from rekollect.operations import OPERATIONS
+from rekollect.operations import OPERATIONS, VIDEO_OPERATIONS
 from rekollect.wire.service_model import rekognition_model
 
 GUARDED = "fuzz-guarded"
@@ -33,7 +34,7 @@ MEMBERS = "fuzz-members"
 """The collection of ``test_every_string_member_takes_hostile_text`` (the random fuzz never names it)."""
 BUCKET = "fuzz-bucket"
 FACE_OBJECT = "face.jpg"
-OPERATION_NAMES = sorted(OPERATIONS)
+OPERATION_NAMES = sorted({*OPERATIONS, *VIDEO_OPERATIONS})
 ALWAYS_ALLOWED = {"SerializationException"}
 REQUESTS = Counter()
 
@@ -208,7 +209,9 @@ HAND_MADE = [
     ("operation", "body", "expected"), HAND_MADE, ids=[f"{op}-{n}" for n, (op, _, _) in enumerate(HAND_MADE)]
 )
 def test_hand_made_attacks(target, operation, body, expected):
-    server, _, _ = target
+    server, client, _ = target
+    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+        client.create_collection(CollectionId=PLAYGROUND)  # the random fuzz may have deleted it
     status, _, payload = post(server.url, f"RekognitionService.{operation}", body)
     assert (status, payload["__type"]) == (400, expected), payload
 
