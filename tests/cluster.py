@@ -187,8 +187,9 @@ class Node:
 
 
 def signed_client(endpoint: str, retries: int = 1, service: str = "rekognition"):
-    """A boto3 client with the cluster's key; ``retries`` total attempts (1: none)."""
-    return boto3.client(
+    """A boto3 client with the cluster's key; ``retries`` total attempts (1: none). A new session each
+    time, so that ``AWS_DATA_PATH`` (the extension's model) is read."""
+    return boto3.session.Session().client(
         service,
         endpoint_url=endpoint,
         region_name="us-east-1",

@@ -104,7 +104,8 @@ class PostgresServer:
                 time.sleep(0.2)
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> None:
-        """Stop the server: ``SIGINT`` is PostgreSQL's fast shutdown, ``SIGKILL`` a crash."""
+        """Stop the server: ``SIGINT`` is PostgreSQL's fast shutdown, ``SIGQUIT`` its immediate shutdown (every
+        backend killed at once, recovery from the WAL at the next start, as after a crash)."""
         if self.process is None:
             return
         # The postmaster itself (runuser in between does not pass signals on).

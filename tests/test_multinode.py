@@ -27,6 +27,8 @@ from cluster import LoadBalancer, Network, Node, haproxy_config, signed_client
 from postgres_server import PostgresServer, require_postgres
 from support import FACES, MotoServer, image_bytes
 
+from rekollect.wire.service_model import DATA_PATH
+
 OBAMA = image_bytes("people/Barack_Obama/obama.jpg")
 OBAMA_AGAIN = image_bytes("people/Barack_Obama/obama2.jpg")
 BIDEN = image_bytes("people/Joe_Biden/biden.jpg")
@@ -221,7 +223,7 @@ def test_postgres_restart_mid_traffic_loses_no_acknowledged_write(cluster):
     worker.start()
     try:
         time.sleep(1.5)
-        cluster.postgres.stop(signal.SIGKILL)  # a crash, not a clean shutdown
+        cluster.postgres.stop(signal.SIGQUIT)  # immediate shutdown: every backend killed, WAL recovery at start, as after a crash
         time.sleep(5.0)  # longer than a request waits for a connection (3 s)
         cluster.postgres.start()
         before_restart = len(acknowledged)
@@ -323,3 +325,20 @@ def test_backup_and_restore_on_the_shared_database(cluster, tmp_path):
     copy = b.search_faces_by_image(CollectionId="restored", Image={"Bytes": OBAMA_AGAIN})["FaceMatches"]
     assert [match["Similarity"] for match in copy] == [match["Similarity"] for match in original]
     assert b.describe_collection(CollectionId="restored")["FaceCount"] == 2
+
+
+def test_a_clustering_job_started_on_one_node_is_answered_by_the_other(cluster, monkeypatch):
+    a = cluster.a.client()
+    a.create_collection(CollectionId="to-cluster")
+    for image in (OBAMA, OBAMA_AGAIN, BIDEN):
+        a.index_faces(CollectionId="to-cluster", Image={"Bytes": image}, MaxFaces=1)
+    monkeypatch.setenv("AWS_DATA_PATH", str(DATA_PATH))
+    on_a, on_b = (signed_client(node.url, service="rekollect-extensions") for node in (cluster.a, cluster.b))
+    job_id = on_a.start_face_clustering(CollectionId="to-cluster")["JobId"]
+    deadline = time.monotonic() + 60
+    while (result := on_b.get_face_clustering(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert result["JobStatus"] == "SUCCEEDED" and result["FaceCount"] == 3
+    assert [len(found["FaceIds"]) for found in result["Clusters"]] == [2]  # the two photos of Obama
+    assert len(result["UnclusteredFaceIds"]) == 1

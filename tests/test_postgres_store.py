@@ -138,7 +138,7 @@ def test_jobs_are_claimed_once_and_taken_over_after_the_lease(database):
 
 def test_requests_while_the_database_is_down_get_a_clear_error(database, postgres):
     store = PostgresStore(database)
-    postgres.stop(signal.SIGKILL)
+    postgres.stop(signal.SIGQUIT)
     try:
         with pytest.raises(InternalServerError, match="database is unavailable"):
             store.count_faces("c")
