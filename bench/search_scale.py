@@ -11,7 +11,8 @@ and ``--search-threads`` (parts each search is split into) in turn. The machine'
 in the latencies (the parts compete with it for cores): note ``uptime`` next to the results.
 
 ``--dimension 256`` measures face model 2.0's vectors (default 128: model 1.0's; the synthetic
-faces lie as far apart at either dimension, see ``bench/synthetic.py``).
+faces lie as far apart at either dimension, see ``bench/synthetic.py``, so the Similarity >= 80
+matches are counted with model 1.0's distance map at either).
 
 Usage: .venv/bin/python bench/search_scale.py [--sizes 100000 1000000 10000000]
        [--probe-fractions 0.25 0.3 0.375] [--search-threads 1 2] [--rerank 1000] [--dimension 256]
