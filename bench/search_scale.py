@@ -10,8 +10,12 @@ Each size's index is searched with each ``--probe-fractions`` (share of the IVF'
 and ``--search-threads`` (parts each search is split into) in turn. The machine's other load shows
 in the latencies (the parts compete with it for cores): note ``uptime`` next to the results.
 
+``--dimension 256`` measures face model 2.0's vectors (default 128: model 1.0's; the synthetic
+faces lie as far apart at either dimension, see ``bench/synthetic.py``, so the Similarity >= 80
+matches are counted with model 1.0's distance map at either).
+
 Usage: .venv/bin/python bench/search_scale.py [--sizes 100000 1000000 10000000]
-       [--probe-fractions 0.25 0.3 0.375] [--search-threads 1 2] [--rerank 1000]
+       [--probe-fractions 0.25 0.3 0.375] [--search-threads 1 2] [--rerank 1000] [--dimension 256]
 """
 
 from __future__ import annotations
@@ -53,12 +57,12 @@ def rss_gib() -> float:
     raise RuntimeError("no VmRSS")
 
 
-def ground_truth(size: int, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ground_truth(size: int, queries: np.ndarray, dimension: int) -> tuple[np.ndarray, np.ndarray]:
     """``(q, K)`` exact nearest face numbers and distances, by one exhaustive pass over regenerated chunks."""
     best_d = np.full((len(queries), K), np.inf, dtype=np.float32)
     best_i = np.zeros((len(queries), K), dtype=np.int64)
     query_norms = (queries**2).sum(1)[:, None]
-    for first, chunk in synthetic.chunks(size):
+    for first, chunk in synthetic.chunks(size, dimension=dimension):
         distances = query_norms - 2 * queries @ chunk.T + (chunk**2).sum(1)[None, :]
         nearest = np.argpartition(distances, min(K, distances.shape[1] - 1), axis=1)[:, :K]
         all_d = np.concatenate([best_d, np.take_along_axis(distances, nearest, 1)], axis=1)
@@ -93,8 +97,8 @@ def startup_seconds(path: Path) -> tuple[float, float]:
 
 
 def run(size: int, args: argparse.Namespace) -> None:
-    queries = synthetic.queries(size, args.queries)
-    truth, truth_distances = ground_truth(size, queries)
+    queries = synthetic.queries(size, args.queries, dimension=args.dimension)
+    truth, truth_distances = ground_truth(size, queries, args.dimension)
     matching = [
         {key(n) for n, d in zip(row, ds, strict=True) if d <= MATCH_DISTANCE}
         for row, ds in zip(truth, truth_distances, strict=True)
@@ -103,7 +107,7 @@ def run(size: int, args: argparse.Namespace) -> None:
     before = rss_gib()
     index = TieredIndex(ann_threshold=args.ann_threshold, rerank=args.rerank, min_scanned=args.min_scanned)
     start = time.perf_counter()
-    for first, chunk in synthetic.chunks(size):
+    for first, chunk in synthetic.chunks(size, dimension=args.dimension):
         index.add(SPACE, [key(n) for n in range(first, first + len(chunk))], chunk)
     build = time.perf_counter() - start
     memory = rss_gib() - before
@@ -144,7 +148,7 @@ def run(size: int, args: argparse.Namespace) -> None:
         )
     if size <= args.reference_max:
         exact = ExactIndex()
-        for first, chunk in synthetic.chunks(size):
+        for first, chunk in synthetic.chunks(size, dimension=args.dimension):
             exact.add(SPACE, [key(n) for n in range(first, first + len(chunk))], chunk)
         times, results = timed_searches(exact, queries[: args.reference_queries])
         recall10 = np.mean(
@@ -173,9 +177,10 @@ def main() -> None:
     parser.add_argument("--probe-fractions", type=float, nargs="+", default=[0.25, 0.3, DEFAULT_PROBE_FRACTION, 0.5])
     parser.add_argument("--search-threads", type=int, nargs="+", default=[default_search_threads()])
     parser.add_argument("--min-scanned", type=int, default=DEFAULT_MIN_SCANNED, help="fewest codes a search scans")
+    parser.add_argument("--dimension", type=int, default=synthetic.DIMENSION, help="vector length (2.0: 256)")
     args = parser.parse_args()
     print(
-        f"search_scale: k={K}, 128-d float32, {args.queries} queries per size,"
+        f"search_scale: k={K}, {args.dimension}-d float32, {args.queries} queries per size,"
         f" at least {args.min_scanned:,} codes scanned per search",
         flush=True,
     )
