@@ -62,6 +62,7 @@ async function jobPage(main, jobId) {
   const users = new Users(collectionId);
   const sections = clusters.map((cluster) => clusterSection(collectionId, cluster, faces, users));
   await users.refresh();
+  if (!main.contains(status)) return;
   main.append(
     h("p", { id: "job-summary" }, `${job.ClusterCount} people among ${job.FaceCount} faces of ${collectionId}, `
       + `${job.UnclusteredFaceCount} face(s) in no cluster (FaceMatchThreshold ${job.FaceMatchThreshold}, `
