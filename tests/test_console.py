@@ -195,3 +195,70 @@ def test_keys_typed_into_the_page_sign_requests(signed_server, page):
     expect(page.get_by_role("link", name="signed", exact=True)).to_be_visible()
     assert page.evaluate("Object.values(sessionStorage).join()").count(SECRET) == 1  # kept in the tab only
     assert len(sent) > 10 and not any(SECRET in request for request in sent)  # and never sent
+
+
+PEOPLE = {  # ExternalImageId prefix: photos of one person each
+    "kit": ["Kit_Harington/john1.jpeg", "Kit_Harington/john2.jpeg", "Kit_Harington/johnsnow_test1.jpg"],
+    "obama": ["Barack_Obama/obama.jpg", "Barack_Obama/obama1.jpg", "Barack_Obama/obama3.jpg"],
+    "biden": ["Joe_Biden/biden.jpg", "Joe_Biden/biden2.jpg"],
+}
+
+
+def user_faces(rekognition, collection: str, user_id: str) -> set[str]:
+    return {face["FaceId"] for face in rekognition.list_faces(CollectionId=collection, UserId=user_id)["Faces"]}
+
+
+def test_people_clusters_become_users(server, rekognition, collection, page):
+    def index(path: str, name: str) -> str:
+        image = {"Bytes": image_bytes(f"people/{path}")}
+        record = rekognition.index_faces(CollectionId=collection, Image=image, ExternalImageId=name, MaxFaces=1)
+        return record["FaceRecords"][0]["Face"]["FaceId"]
+
+    faces = {person: {index(path, f"{person}-{i}") for i, path in enumerate(paths)} for person, paths in PEOPLE.items()}
+    barack_face = index("Barack_Obama/obama2.jpg", "barack-user")  # associated: not clustered (the default)
+    rekognition.create_user(CollectionId=collection, UserId="barack")
+    rekognition.associate_faces(CollectionId=collection, UserId="barack", FaceIds=[barack_face])
+
+    page.goto(f"{server.url}/console/")
+    page.get_by_role("link", name="People").click()
+    page.locator("select[name=collection]").select_option(collection)
+    page.get_by_role("button", name="Find people").click()
+    expect(page.locator("#job-status")).to_contain_text("SUCCEEDED")
+    expect(page.locator("#job-summary")).to_contain_text("3 people among 8 faces")
+    sections = page.locator("section.cluster")
+    expect(sections).to_have_count(3)
+    clusters = {}
+    for section in sections.all():
+        names = section.locator(".external-image-id").all_text_contents()
+        (person,) = {name.split("-")[0] for name in names}  # one person per cluster
+        shown = section.locator("figure.face-record").evaluate_all("figures => figures.map((f) => f.dataset.faceId)")
+        assert set(shown) == faces[person]
+        expect(section.locator("h3")).to_have_text(
+            f"Cluster {section.get_attribute('data-cluster-id')}: {len(faces[person])} faces"
+        )
+        expect(section.locator("svg.frame rect.face")).to_have_count(len(faces[person]))
+        clusters[person] = section
+    assert set(clusters) == set(PEOPLE)
+
+    kit = clusters["kit"]
+    expect(kit.locator("input[name=user-id]")).to_have_value(f"person-{kit.get_attribute('data-cluster-id')}")
+    kit.locator("input[name=user-id]").fill("kit")
+    kit.get_by_role("button", name="Create user from this cluster").click()
+    expect(kit.locator(".cluster-result")).to_have_text("User kit: ACTIVE, 3 face(s) associated.")
+    users = {user["UserId"]: user["UserStatus"] for user in rekognition.list_users(CollectionId=collection)["Users"]}
+    assert users == {"barack": "ACTIVE", "kit": "ACTIVE"}
+    assert user_faces(rekognition, collection, "kit") == faces["kit"]
+
+    obama = clusters["obama"]
+    expect(obama.locator("select[name=existing-user] option")).to_have_text(["(choose a user)", "barack", "kit"])
+    obama.locator("select[name=existing-user]").select_option("barack")
+    obama.get_by_role("button", name="Merge into this user").click()
+    expect(obama.locator(".cluster-result")).to_have_text("User barack: ACTIVE, 3 face(s) associated.")
+    assert user_faces(rekognition, collection, "barack") == faces["obama"] | {barack_face}
+    screenshot(page, "people")
+
+    biden = clusters["biden"]  # an API error is shown in place: the UserId is taken
+    biden.locator("input[name=user-id]").fill("kit")
+    biden.get_by_role("button", name="Create user from this cluster").click()
+    expect(biden.locator(".search-error")).to_contain_text("ConflictException")
+    assert user_faces(rekognition, collection, "kit") == faces["kit"]

@@ -36,11 +36,15 @@ async function signedFetch(keys, init) {
   return client.fetch(ENDPOINT, init);
 }
 
-// Runs `operation` with the request members `body`; resolves to the response members, or rejects with ApiError.
-export async function call(operation, body = {}) {
+// X-Amz-Target prefix of Rekollect's extension operations (service model rekollect-extensions, same signing).
+export const EXTENSIONS = "RekollectExtensions";
+
+// Runs `operation` of `service` (an X-Amz-Target prefix) with the request members `body`; resolves to
+// the response members, or rejects with ApiError.
+export async function call(operation, body = {}, service = "RekognitionService") {
   const init = {
     method: "POST",
-    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `RekognitionService.${operation}` },
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `${service}.${operation}` },
     body: JSON.stringify(body),
   };
   const keys = storedKeys();
@@ -52,12 +56,12 @@ export async function call(operation, body = {}) {
   throw error;
 }
 
-// Every item of a paged list operation (`key` names the list member), following NextToken.
-export async function callAll(operation, body, key) {
+// Every item of a paged list operation (`key` names the list member; `service` as for call), following NextToken.
+export async function callAll(operation, body, key, service) {
   const items = [];
   let token;
   do {
-    const page = await call(operation, token ? { ...body, NextToken: token } : body);
+    const page = await call(operation, token ? { ...body, NextToken: token } : body, service);
     items.push(...page[key]);
     token = page.NextToken;
   } while (token);
