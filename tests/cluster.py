@@ -25,9 +25,8 @@ import warnings
 from pathlib import Path
 
 import boto3
-import pytest
 from botocore.config import Config
-from support import free_port
+from support import free_port, missing
 
 KEY_ID, SECRET = "AKIDCLUSTERTEST", "cluster-test-secret-key"
 
@@ -36,10 +35,7 @@ def require_haproxy() -> str:
     """HAProxy's path, or skip (fail under ``REKOLLECT_REQUIRE_CLUSTER=1``)."""
     path = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
     if path is None:
-        message = "HAProxy is not installed (Debian: apt-get install haproxy)"
-        if os.environ.get("REKOLLECT_REQUIRE_CLUSTER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("HAProxy is not installed (Debian: apt-get install haproxy)", "REKOLLECT_REQUIRE_CLUSTER")
     return path
 
 

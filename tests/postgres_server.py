@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 import psycopg
-import pytest
-from support import free_port
+from support import free_port, missing
 
 
 def postgres_bin() -> Path | None:
@@ -34,10 +33,7 @@ def require_postgres() -> Path:
     """The PostgreSQL binaries, or skip (fail under ``REKOLLECT_REQUIRE_CLUSTER=1``)."""
     binaries = postgres_bin()
     if binaries is None:
-        message = "PostgreSQL is not installed (Debian: apt-get install postgresql)"
-        if os.environ.get("REKOLLECT_REQUIRE_CLUSTER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("PostgreSQL is not installed (Debian: apt-get install postgresql)", "REKOLLECT_REQUIRE_CLUSTER")
     return binaries
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import pytest
 from botocore.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,6 +58,14 @@ def manifest() -> list[ManifestRow]:
             )
             for row in csv.DictReader(handle, delimiter="\t")
         ]
+
+
+def missing(what: str, required_by: str) -> None:
+    """Skip the test for lack of ``what`` (a message saying how to install it), or fail it when the
+    environment variable ``required_by`` is ``1`` (``.ci/run`` sets it: CI must run every test)."""
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{what} ({required_by}=1)")
+    pytest.skip(what)
 
 
 def free_port() -> int:

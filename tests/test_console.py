@@ -17,7 +17,7 @@ import boto3
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from support import FACES, ServerProcess, image_bytes, manifest
+from support import FACES, ServerProcess, image_bytes, manifest, missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,9 +37,7 @@ KEY_ID, SECRET = "AKIDCONSOLE", "console-secret-key"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
-        if os.environ.get("REKOLLECT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing (REKOLLECT_REQUIRE_BROWSER=1): install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is missing")
+        missing(f"{CHROMIUM} is missing: install Debian's chromium package", "REKOLLECT_REQUIRE_BROWSER")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield launched
