@@ -63,7 +63,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     parser = argparse.ArgumentParser(
         prog="rekollect",
         description="Amazon Rekognition-compatible face service",
-        epilog=f"Client tools: {', '.join(TOOL_COMMANDS)} (rekollect COMMAND --help).",
+        epilog=f"Client tools: {', '.join(TOOL_COMMANDS)}, cluster; backups: collection export|import"
+        " (rekollect COMMAND --help).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP server")
