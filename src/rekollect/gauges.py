@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from .core.index_sync import SyncedIndex
 from .core.service import FaceService
 from .index.tiered import TieredIndex
+from .storage.base import every_item
 from .storage.jobs import JobStore
 from .video.jobs import VIDEO_APIS
 
@@ -37,14 +38,8 @@ class ServiceGauges(Collector):
         """The three gauge families, read now."""
         store = self._service.store
         faces = GaugeMetricFamily("rekollect_collection_faces", "Faces stored in the collection", labels=["collection"])
-        cursor: int | None = None
-        while True:
-            page = store.list_collections(cursor, _PAGE)
-            for record in page.items:
-                faces.add_metric([record.collection_id], store.count_faces(record.collection_id))
-            if page.cursor is None:
-                break
-            cursor = page.cursor
+        for record in every_item(lambda after: store.list_collections(after, _PAGE)):
+            faces.add_metric([record.collection_id], store.count_faces(record.collection_id))
         yield faces
 
         index = self._service.index

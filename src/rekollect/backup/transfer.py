@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, UserRecord
+from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, every_item
 from ..vision.dlib_pack import DlibFaceAnalyzer
 from ..vision.packs import ModelPacks
 from ..vision.zoo_pack import ZooFaceAnalyzer
@@ -75,9 +75,11 @@ def export_collection(store: MetadataStore, collection_id: str, path: Path) -> d
             ),
             "users.jsonl": (
                 {"UserId": user.user_id, "Vector": None if user.vector is None else encode_vector(user.vector)}
-                for user in _users(store, collection_id)
+                for user in every_item(lambda after: store.list_users(collection_id, after, _PAGE))
             ),
-            "faces.jsonl": (_face_json(face) for face in _faces(store, collection_id)),
+            "faces.jsonl": (
+                _face_json(face) for face in every_item(lambda after: store.list_faces(collection_id, after, _PAGE))
+            ),
         }
         return write_archive(path, header, members)
 
@@ -237,21 +239,15 @@ class _Importer:
 
     def _refuse_taken_face_ids(self) -> None:
         """``BackupError`` if any FaceId of the file is already in the store (in any collection)."""
-        after = None
-        while True:
-            page = self.store.list_collections(after, _PAGE)
-            for collection in page.items:
-                for start in range(0, len(self.face_ids), _ID_BATCH):
-                    taken = self.store.get_faces(collection.collection_id, self.face_ids[start : start + _ID_BATCH])
-                    if taken:
-                        raise BackupError(
-                            f"FaceId {taken[0].face_id} is already in collection {collection.collection_id} of this"
-                            " store (FaceIds are unique across a store): import with --new-face-ids to give the"
-                            " faces new FaceIds"
-                        )
-            if page.cursor is None:
-                return
-            after = page.cursor
+        for collection in every_item(lambda after: self.store.list_collections(after, _PAGE)):
+            for start in range(0, len(self.face_ids), _ID_BATCH):
+                taken = self.store.get_faces(collection.collection_id, self.face_ids[start : start + _ID_BATCH])
+                if taken:
+                    raise BackupError(
+                        f"FaceId {taken[0].face_id} is already in collection {collection.collection_id} of this"
+                        " store (FaceIds are unique across a store): import with --new-face-ids to give the"
+                        " faces new FaceIds"
+                    )
 
 
 def _text(row: dict[str, Any], key: str, member: str) -> str:
@@ -259,26 +255,6 @@ def _text(row: dict[str, Any], key: str, member: str) -> str:
     if not isinstance(value, str) or not value:
         raise BackupError(f"{member}: a record without {key}")
     return value
-
-
-def _faces(store: MetadataStore, collection_id: str) -> Iterator[FaceRecord]:
-    after = None
-    while True:
-        page = store.list_faces(collection_id, after, _PAGE)
-        yield from page.items
-        if page.cursor is None:
-            return
-        after = page.cursor
-
-
-def _users(store: MetadataStore, collection_id: str) -> Iterator[UserRecord]:
-    after = None
-    while True:
-        page = store.list_users(collection_id, after, _PAGE)
-        yield from page.items
-        if page.cursor is None:
-            return
-        after = page.cursor
 
 
 def _face_json(face: FaceRecord) -> dict[str, Any]:

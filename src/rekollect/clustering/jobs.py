@@ -36,7 +36,7 @@ import numpy as np
 from ..core.job_worker import JobWorker
 from ..core.service import FaceService
 from ..errors import IdempotentParameterMismatchException, ResourceNotFoundException
-from ..storage.base import CollectionRecord, FaceRecord
+from ..storage.base import CollectionRecord, FaceRecord, every_item
 from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
 from ..vision.analyzer import FaceAnalyzer
 from .graph import Cluster, cluster_vectors
@@ -176,14 +176,8 @@ class _ProgressReporter:
 
 def _faces(service: FaceService, collection: CollectionRecord, *, include_associated: bool) -> list[FaceRecord]:
     """Every face of the collection in storage order, without those associated with a user unless asked."""
-    faces: list[FaceRecord] = []
-    cursor = None
-    while True:
-        page = service.store.list_faces(collection.collection_id, cursor, _PAGE)
-        faces += [face for face in page.items if include_associated or face.user_id is None]
-        if page.cursor is None:
-            return faces
-        cursor = page.cursor
+    pages = every_item(lambda after: service.store.list_faces(collection.collection_id, after, _PAGE))
+    return [face for face in pages if include_associated or face.user_id is None]
 
 
 def _cluster_payload(number: int, cluster: Cluster, faces: list[FaceRecord], pack: FaceAnalyzer) -> dict[str, Any]:

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..index.tiered import TieredIndex
 from ..startup import StartupRefused
-from ..storage.base import IndexChange, MetadataStore
+from ..storage.base import IndexChange, MetadataStore, every_item
 
 log = logging.getLogger(__name__)
 
@@ -197,16 +197,10 @@ class SyncedIndex:
         """Fill the index from every collection's stored vectors (cursor taken first, so replay covers races)."""
         with self._lock:
             self.cursor = self.store.index_cursor()
-            after = None
-            while True:
-                page = self.store.list_collections(after, 1000)
-                for collection in page.items:
-                    cid = collection.collection_id
-                    self._fill(f"faces/{cid}", list(self.store.iter_embeddings(cid)))
-                    self._fill(f"users/{cid}", list(self.store.iter_user_vectors(cid)))
-                if page.cursor is None:
-                    break
-                after = page.cursor
+            for collection in every_item(lambda after: self.store.list_collections(after, 1000)):
+                cid = collection.collection_id
+                self._fill(f"faces/{cid}", list(self.store.iter_embeddings(cid)))
+                self._fill(f"users/{cid}", list(self.store.iter_user_vectors(cid)))
             self._dirty = set(self.inner.spaces())
 
     def _fill(self, space: str, rows: list[tuple[str, np.ndarray]]) -> None:

@@ -11,7 +11,7 @@ implementing ``MetadataStore``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -84,6 +84,18 @@ class Page(Generic[T]):
 
     items: list[T]
     cursor: int | None
+
+
+def every_item(page_after: Callable[[int | None], Page[T]]) -> Iterator[T]:
+    """Every item of a listing, read page by page: ``page_after(cursor)`` is the page after
+    ``cursor`` (``None``: the first page), as the store's ``list_*`` methods give them."""
+    after = None
+    while True:
+        page = page_after(after)
+        yield from page.items
+        if page.cursor is None:
+            return
+        after = page.cursor
 
 
 class MetadataStore(Protocol):
