@@ -35,9 +35,9 @@ import numpy as np
 
 from ..core.job_worker import JobWorker
 from ..core.service import FaceService
-from ..errors import IdempotentParameterMismatchException, ResourceNotFoundException
+from ..errors import ResourceNotFoundException
 from ..storage.base import CollectionRecord, FaceRecord, every_item
-from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
+from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow, same_job
 from ..vision.analyzer import FaceAnalyzer
 from .graph import Cluster, cluster_vectors
 
@@ -83,12 +83,9 @@ class ClusteringJobs:
             self.max_jobs,
             (FACE_CLUSTERING,),
         )
-        if job.request != params:
-            raise IdempotentParameterMismatchException(
-                "ClientRequestToken was already used to start a job with different parameters"
-            )
+        job_id = same_job(job, params)
         self.worker.wake()
-        return job.job_id
+        return job_id
 
     def job(self, job_id: str) -> JobRecord:
         """The clustering job; ``ResourceNotFoundException`` when there is none."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import LimitExceededException
+from ..errors import IdempotentParameterMismatchException, LimitExceededException
 from .database import SqliteDatabase
 
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
@@ -154,6 +154,22 @@ class JobStore(Protocol):
         ...
 
 
+def same_job(existing: JobRecord, request: dict[str, Any]) -> str:
+    """The ``JobId`` of ``existing``, the job its ``ClientRequestToken`` started before, when it was
+    started with ``request``; ``IdempotentParameterMismatchException`` when with other parameters
+    (AWS API Reference, StartFaceSearch)."""
+    if existing.request != request:
+        raise IdempotentParameterMismatchException(
+            "ClientRequestToken was already used to start a job with different parameters"
+        )
+    return existing.job_id
+
+
+def limit_reached(max_in_progress: int) -> LimitExceededException:
+    """The error of an ``add`` past ``max_in_progress`` jobs in progress."""
+    return LimitExceededException(f"There are already {max_in_progress} such jobs in progress")
+
+
 def worker_name() -> str:
     """``<pid>@<host>``: the owner name of this process's worker."""
     return f"{os.getpid()}@{socket.gethostname()}"
@@ -175,19 +191,12 @@ class SqliteJobStore:
         self._db.close()
 
     def add(self, job: JobRecord, max_in_progress: int, counted: tuple[str, ...]) -> JobRecord:
-        with self._db.transaction() as db:
-            if job.client_token is not None:
-                row = db.execute(
-                    f"SELECT {JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (job.api, job.client_token)
-                ).fetchone()
-                if row is not None:
-                    return job_of(row)
-            running = db.execute(
-                f"SELECT COUNT(*) FROM jobs WHERE status = ? AND api IN ({','.join('?' * len(counted))})",
-                (IN_PROGRESS, *counted),
-            ).fetchone()[0]
-            if running >= max_in_progress:
-                raise LimitExceededException(f"There are already {max_in_progress} such jobs in progress")
+        with self._db.transaction() as db:  # the reads below join it (one connection)
+            existing = None if job.client_token is None else self.find_by_token(job.api, job.client_token)
+            if existing is not None:
+                return existing
+            if self.count_in_progress(counted) >= max_in_progress:
+                raise limit_reached(max_in_progress)
             db.execute(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", job_values(job))
         return job
 
@@ -273,7 +282,7 @@ class SqliteJobStore:
             updated = db.execute(
                 "UPDATE jobs SET status = ?, status_message = ?, video_metadata = ?, finished = ?, owner = NULL"
                 " WHERE job_id = ? AND owner = ? AND status = ?",
-                (status, status_message, _json(video_metadata), time.time(), job_id, owner, IN_PROGRESS),
+                (status, status_message, metadata_json(video_metadata), time.time(), job_id, owner, IN_PROGRESS),
             ).rowcount
             if not updated:
                 return None
@@ -303,12 +312,11 @@ def _alive(owner: str) -> bool:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return True  # running (or running as another user: PermissionError)
 
 
-def _json(value: dict[str, Any] | None) -> str | None:
+def metadata_json(value: dict[str, Any] | None) -> str | None:
+    """A job's ``video_metadata`` as stored: JSON, or ``None``."""
     return None if value is None else json.dumps(value)
 
 
@@ -321,7 +329,7 @@ def job_values(job: JobRecord) -> tuple[Any, ...]:
         json.dumps(job.request, sort_keys=True),
         job.status,
         job.status_message,
-        _json(job.video_metadata),
+        metadata_json(job.video_metadata),
         job.created or time.time(),
         job.finished,
     )

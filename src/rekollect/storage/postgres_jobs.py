@@ -17,8 +17,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import LimitExceededException
-from .jobs import IN_PROGRESS, JOB_COLUMNS, ORDERS, JobRecord, ResultRow, job_of, job_values, result_values
+from .jobs import (
+    IN_PROGRESS,
+    JOB_COLUMNS,
+    ORDERS,
+    JobRecord,
+    ResultRow,
+    job_of,
+    job_values,
+    limit_reached,
+    metadata_json,
+    result_values,
+)
 from .postgres_db import PostgresDatabase
 
 JOBS_LOCK = 7_361_003
@@ -34,18 +44,12 @@ class PostgresJobStore:
     def add(self, job: JobRecord, max_in_progress: int, counted: tuple[str, ...]) -> JobRecord:
         with self._db.transaction() as db:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (JOBS_LOCK,))
-            if job.client_token is not None:
-                row = db.execute(
-                    f"SELECT {JOB_COLUMNS} FROM jobs WHERE api = %s AND client_token = %s",
-                    (job.api, job.client_token),
-                ).fetchone()
-                if row is not None:
-                    return job_of(row)
-            running = db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE status = %s AND api = ANY(%s)", (IN_PROGRESS, list(counted))
-            ).fetchone()[0]
-            if running >= max_in_progress:
-                raise LimitExceededException(f"There are already {max_in_progress} such jobs in progress")
+            # The reads below join this transaction (``PostgresDatabase.connection``).
+            existing = None if job.client_token is None else self.find_by_token(job.api, job.client_token)
+            if existing is not None:
+                return existing
+            if self.count_in_progress(counted) >= max_in_progress:
+                raise limit_reached(max_in_progress)
             db.execute(
                 f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", job_values(job)
             )
@@ -120,14 +124,7 @@ class PostgresJobStore:
                 "UPDATE jobs SET status = %s, status_message = %s, video_metadata = %s,"
                 " finished = extract(epoch FROM now()), owner = NULL"
                 f" WHERE job_id = %s AND owner = %s AND status = %s RETURNING {JOB_COLUMNS}",
-                (
-                    status,
-                    status_message,
-                    None if video_metadata is None else json.dumps(video_metadata),
-                    job_id,
-                    owner,
-                    IN_PROGRESS,
-                ),
+                (status, status_message, metadata_json(video_metadata), job_id, owner, IN_PROGRESS),
             ).fetchone()
             if finished is None:
                 return None

@@ -40,7 +40,6 @@ from typing import Any
 from ..core.job_worker import JobWorker
 from ..core.service import FaceService
 from ..errors import (
-    IdempotentParameterMismatchException,
     InvalidParameterException,
     RekognitionError,
     ResourceNotFoundException,
@@ -48,7 +47,7 @@ from ..errors import (
 )
 from ..storage.base import CollectionRecord
 from ..storage.full import reporting_full
-from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow
+from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow, same_job
 from .analysis import face_detection_rows, face_search_rows
 from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
 from .notify import Notifier
@@ -111,7 +110,7 @@ class VideoJobs:
         if client_token is not None:
             existing = self.store.find_by_token(api, client_token)
             if existing is not None:
-                return _same_job(existing, params)
+                return same_job(existing, params)
         s3_object = params["Video"].get("S3Object")
         if not s3_object or not s3_object.get("Bucket") or not s3_object.get("Name"):
             raise InvalidParameterException("Video.S3Object needs Bucket and Name")
@@ -128,7 +127,7 @@ class VideoJobs:
             raise
         if job.job_id != job_id:  # the same token was used meanwhile
             path.unlink(missing_ok=True)
-            return _same_job(job, params)
+            return same_job(job, params)
         self.worker.wake()
         return job_id
 
@@ -201,14 +200,6 @@ class VideoJobs:
             return
         log.info("video job %s %s (%d results)", job.job_id, status, len(rows))
         self.notifier.job_finished(finished)
-
-
-def _same_job(existing: JobRecord, params: dict[str, Any]) -> str:
-    if existing.request != params:
-        raise IdempotentParameterMismatchException(
-            "ClientRequestToken was already used to start a job with different parameters"
-        )
-    return existing.job_id
 
 
 def _write_durably(path: Path, data: bytes) -> None:
