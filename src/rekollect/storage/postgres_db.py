@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import psycopg
 import psycopg_pool
@@ -102,32 +102,26 @@ class PostgresDatabase:
         with _reporting_unavailable(), self.pool.connection() as connection:
             yield connection
 
-    @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection]:
+    def transaction(self) -> AbstractContextManager[psycopg.Connection]:
         """``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on error) holding ``WRITE_LOCK``; nested uses join the outer one."""
-        current = getattr(self._local, "connection", None)
-        if current is not None:
-            yield current
-            return
-        with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            self._local.connection = connection
-            try:
-                yield connection
-            finally:
-                self._local.connection = None
+        return self._thread_transaction("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
-    @contextmanager
-    def snapshot(self) -> Iterator[psycopg.Connection]:
+    def snapshot(self) -> AbstractContextManager[psycopg.Connection]:
         """A read-only ``REPEATABLE READ`` transaction: every read inside (on this thread) sees one
         committed state of the database while other connections go on committing; nested uses join
         the outer transaction."""
+        return self._thread_transaction("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", ())
+
+    @contextmanager
+    def _thread_transaction(self, first: str, params: tuple[object, ...]) -> Iterator[psycopg.Connection]:
+        """A transaction that starts with the statement ``first`` and is the calling thread's until it
+        ends (``connection()`` and nested transactions join it)."""
         current = getattr(self._local, "connection", None)
         if current is not None:
             yield current
             return
         with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            connection.execute(first, params)
             self._local.connection = connection
             try:
                 yield connection
