@@ -17,6 +17,7 @@ from typing import Any
 
 from ..clustering.jobs import ClusteringJobs
 from ..storage.jobs import SUCCEEDED
+from .job_results import result_page
 
 DEFAULT_CLUSTER_THRESHOLD = 97.0
 """Default FaceMatchThreshold of a clustering job: of the thresholds tried (70 to 99.8), the one with
@@ -24,7 +25,6 @@ the best pairwise and BCubed F1 on the LFW identities of View-2 folds 2–5 (fac
 ``bench/clustering_quality.py``, numbers in ``bench/clustering_quality.txt``). Clustering links
 chains of faces, so it needs a stricter cut than a single comparison (80)."""
 DEFAULT_MIN_CLUSTER_SIZE = 2
-MAX_PAGE_SIZE = 1000
 
 
 def start_face_clustering(jobs: ClusteringJobs, request: dict[str, Any]) -> dict[str, Any]:
@@ -52,15 +52,13 @@ def get_face_clustering(jobs: ClusteringJobs, request: dict[str, Any]) -> dict[s
     if job.status != SUCCEEDED:
         return response
     listing = f"clustering\n{job.job_id}"
-    offset = jobs.service.tokens.cursor(request.get("NextToken"), listing) or 0
-    limit = min(request.get("MaxResults") or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    items, more = jobs.store.results(job.job_id, "INDEX", offset, limit)
+    items, next_token = result_page(jobs.service.tokens, jobs.store, job.job_id, listing, "INDEX", request)
     return {
         **response,
         **(job.video_metadata or {}),
         "Clusters": [item for item in items if "ClusterId" in item],
         "UnclusteredFaceIds": [item["FaceId"] for item in items if "ClusterId" not in item],
-        "NextToken": jobs.service.tokens.token(offset + limit if more else None, listing),
+        "NextToken": next_token,
     }
 
 

@@ -15,8 +15,7 @@ from typing import Any
 from ..storage.jobs import SUCCEEDED, JobRecord
 from ..video.jobs import FACE_DETECTION, FACE_SEARCH, VideoJobs
 from .faces import DEFAULT_FACE_MATCH_THRESHOLD
-
-MAX_PAGE_SIZE = 1000
+from .job_results import result_page
 
 
 def start_face_search(jobs: VideoJobs, request: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +67,5 @@ def _page(jobs: VideoJobs, job: JobRecord, request: dict[str, Any], order: str, 
     if job.status != SUCCEEDED:
         return {}
     listing = f"video\n{job.job_id}\n{order}"
-    offset = jobs.service.tokens.cursor(request.get("NextToken"), listing) or 0
-    limit = min(request.get("MaxResults") or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    items, more = jobs.store.results(job.job_id, order, offset, limit)
-    return {member: items, "NextToken": jobs.service.tokens.token(offset + limit if more else None, listing)}
+    items, next_token = result_page(jobs.service.tokens, jobs.store, job.job_id, listing, order, request)
+    return {member: items, "NextToken": next_token}
