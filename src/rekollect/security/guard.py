@@ -12,10 +12,10 @@ server then only listens on a loopback address (``check_binding``).
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from ..addresses import ip_address, is_loopback
 from ..errors import AccessDeniedException, ThrottlingException
 from ..wire.service_model import rekognition_model
 from ..wire.sigv4 import SignedRequest, Signer, verify_request
@@ -79,7 +79,7 @@ class RequestGuard:
         bucket = self._buckets.get(signer.access_key_id)
         if bucket is not None and not bucket.take():
             raise ThrottlingException("Rate exceeded")
-        return Caller(signer, RequestContext(_address(request.client_host), request.secure, now))
+        return Caller(signer, RequestContext(ip_address(request.client_host), request.secure, now))
 
     def authorize(self, caller: Caller | None, operation: str, params: dict[str, Any]) -> None:
         """``AccessDeniedException`` unless the signer's policy allows ``operation`` on its resource
@@ -103,26 +103,6 @@ class RequestGuard:
         if isinstance(params.get("CollectionId"), str):
             return f"{self._arn_prefix}collection/{params['CollectionId']}"
         return "*"
-
-
-def _address(host: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The client's IP address (an IPv4-mapped IPv6 address as IPv4), ``None`` when not an address."""
-    try:
-        address = ipaddress.ip_address(host or "")
-    except ValueError:
-        return None
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-    return mapped or address
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_binding(host: str, guard: RequestGuard) -> None:

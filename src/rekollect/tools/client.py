@@ -12,13 +12,14 @@ URL (where ``rekollect serve`` runs in local mode without authentication) do the
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+
+from .. import addresses
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8085"
 LOOPBACK_REGION = "us-east-1"
@@ -41,16 +42,8 @@ def resolve_endpoint(endpoint_url: str | None, use_aws: bool) -> str | None:
 
 
 def is_loopback(url: str | None) -> bool:
-    """Whether ``url``'s host is ``localhost`` or a loopback IPv4/IPv6 address."""
-    host = urlsplit(url).hostname if url else None
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """Whether ``url``'s host is ``localhost`` or a loopback address (``addresses.is_loopback``)."""
+    return addresses.is_loopback(urlsplit(url).hostname if url else None)
 
 
 def session_for(endpoint_url: str | None) -> boto3.session.Session:

@@ -24,7 +24,6 @@ Who may read it is ``MetricsAccess``'s decision: the page names every collection
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 
@@ -35,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from ..addresses import is_loopback
 from .exchange import Exchange
 
 RESPONSE_TIME_BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000)
@@ -65,7 +65,7 @@ class MetricsAccess:
             scheme, _, presented = authorization.partition(" ")
             if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), self._token):
                 return None
-        if self._local_mode and _is_loopback(client_host):
+        if self._local_mode and is_loopback(client_host):
             return None
         if self._token is not None:
             return PlainTextResponse(
@@ -148,13 +148,3 @@ class WireMetrics:
         if refusal is not None:
             return refusal
         return Response(await run_in_threadpool(self.render), media_type=CONTENT_TYPE_LATEST)
-
-
-def _is_loopback(host: str | None) -> bool:
-    """True for loopback addresses (127.0.0.0/8, ::1, and 127.x as IPv4-mapped IPv6)."""
-    try:
-        address = ipaddress.ip_address(host or "")
-    except ValueError:
-        return False
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-    return (mapped or address).is_loopback
