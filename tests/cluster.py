@@ -1,7 +1,8 @@
 """Several ``rekollect serve`` nodes on one PostgreSQL behind HAProxy, for the multi-node tests.
 
 Each node runs in its own network namespace (``ip netns`` and a veth pair), so it has its own
-address, ``10.231.<n>.2``, and reaches the host side, ``10.231.<n>.1``, where PostgreSQL and the S3
+address, ``10.<s>.<n>.2``, and reaches the host side, ``10.<s>.<n>.1`` (``s`` from the test
+process's id, so two runs on one machine do not collide), where PostgreSQL and the S3
 server (moto) listen. HAProxy runs on the host's loopback and health-checks each node's
 ``GET /health``. Where network namespaces cannot be made (no ``CAP_NET_ADMIN``), the nodes run on
 separate loopback ports instead, and ``Network.isolated`` says so.
@@ -44,6 +45,8 @@ class Network:
 
     def __init__(self, nodes: int) -> None:
         self.tag = f"rk{os.getpid() % 100000}"
+        self.subnet = f"10.{100 + os.getpid() % 150}"
+        """First two octets of this run's addresses: two test runs on one machine use different subnets."""
         self.nodes = nodes
         self.isolated = True  # the addresses below assume it while the namespaces are made
         self.isolated = self._create()
@@ -81,11 +84,11 @@ class Network:
 
     def host_address(self, index: int) -> str:
         """The host's address as node ``index`` sees it (where PostgreSQL and S3 listen)."""
-        return f"10.231.{index}.1" if self.isolated else "127.0.0.1"
+        return f"{self.subnet}.{index}.1" if self.isolated else "127.0.0.1"
 
     def node_address(self, index: int) -> str:
         """Node ``index``'s own address."""
-        return f"10.231.{index}.2" if self.isolated else "127.0.0.1"
+        return f"{self.subnet}.{index}.2" if self.isolated else "127.0.0.1"
 
     def host_addresses(self) -> tuple[str, ...]:
         return ("127.0.0.1", *(self.host_address(i) for i in range(1, self.nodes + 1) if self.isolated))
