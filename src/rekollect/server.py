@@ -25,6 +25,7 @@ from .console.app import console_app
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import KEY_BYTES, TokenSigner
+from .core.rules import space_rules
 from .core.service import FaceService
 from .cores import available_cores
 from .gauges import ServiceGauges
@@ -102,19 +103,21 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
         if settings.snapshot_url
         else None
     )
+    threads = settings.vision_threads or cores
+    dlib_pack = DlibFaceAnalyzer(threads=threads)
+    packs = ModelPacks([dlib_pack, ZooFaceAnalyzer(dlib_pack, threads=threads)], default=settings.face_model_version)
     index = SyncedIndex(
         stores.metadata,
         vectors,
         settings.data_dir / "index",
         accept_data_loss=settings.accept_data_loss,
         mirror=mirror,
+        rules=space_rules(stores.metadata, packs),
     )
-    threads = settings.vision_threads or cores
-    dlib_pack = DlibFaceAnalyzer(threads=threads)
     service = FaceService(
         store=stores.metadata,
         index=index,
-        packs=ModelPacks([dlib_pack, ZooFaceAnalyzer(dlib_pack, threads=threads)], default=settings.face_model_version),
+        packs=packs,
         objects=objects,
         tokens=stores.tokens,
         arn_prefix=arn_prefix(settings),

@@ -37,6 +37,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -45,6 +46,7 @@ import numpy as np
 from ..index.tiered import TieredIndex
 from ..startup import StartupRefused
 from ..storage.base import IndexChange, MetadataStore, every_item
+from .rules import VectorRule
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,10 @@ class SyncedIndex:
     ``save_every`` (entries) and ``save_after`` (seconds, with at least one entry) trigger a
     background snapshot in the writer process. ``accept_data_loss``: serve a store that is behind
     the snapshot (see the module docstring) instead of refusing to open. ``mirror``: where
-    snapshots are shared with other nodes.
+    snapshots are shared with other nodes. ``rules(space)``: the ``VectorRule`` of a space's
+    collection (``core.rules.space_rules``), ``None`` when the collection is gone or its face
+    model not held (the space is then left empty); without ``rules`` a vector need only be finite
+    and of its space's length.
     """
 
     def __init__(
@@ -84,8 +89,11 @@ class SyncedIndex:
         save_after: float = 600.0,
         accept_data_loss: bool = False,
         mirror: SnapshotCopies | None = None,
+        rules: Callable[[str], VectorRule | None] | None = None,
     ) -> None:
         self.store = store
+        self.rules = rules
+        self._space_rules: dict[str, VectorRule] = {}
         self.mirror = mirror
         self.accept_data_loss = accept_data_loss
         self.inner = inner
@@ -133,9 +141,11 @@ class SyncedIndex:
         return applied
 
     def _apply(self, changes: list[IndexChange]) -> None:
-        """Bring the entries' spaces and keys to their current store state (drops first)."""
+        """Bring the entries' spaces and keys to their current store state (drops first); keys
+        whose stored vector breaks the space's rule are quarantined (removed)."""
         for space in {change.space for change in changes if change.key is None}:
             self.inner.drop(space)
+            self._space_rules.pop(space, None)  # a collection created again may have another model
             self._dirty.add(space)
         latest: dict[str, dict[str, np.ndarray | None]] = {}
         for change in changes:
@@ -143,14 +153,57 @@ class SyncedIndex:
                 latest.setdefault(change.space, {})[change.key] = change.vector
         for space, entries in latest.items():
             self._dirty.add(space)
-            self.inner.remove(space, [key for key, vector in entries.items() if vector is None])
-            added = {
-                key: vector
-                for key, vector in entries.items()
-                if vector is not None and not _same(self.inner.get(space, key), vector)
-            }
+            present = {key: vector for key, vector in entries.items() if vector is not None}
+            usable = dict(self._usable(space, list(present.items())))
+            self.inner.remove(space, [key for key in entries if key not in usable])
+            added = {key: vector for key, vector in usable.items() if not _same(self.inner.get(space, key), vector)}
             if added:
                 self.inner.add(space, list(added), np.stack(list(added.values())))
+
+    def _usable(self, space: str, rows: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+        """The ``(key, vector)`` rows that follow ``space``'s rule; one WARNING for each other row."""
+        if not rows:
+            return []
+        kind, _, collection_id = space.partition("/")
+        rule = self._rule(space)
+        if rule is None and self.rules is not None:
+            return []  # the collection is gone, or its face model is not held here: nothing to search
+        if rule is None:
+            size = self.inner.dimension(space) or len(rows[0][1])
+            problems = [
+                None
+                if len(vector) == size and np.isfinite(vector).all()
+                else f"a vector of {len(vector)} values, not all finite, or not of the space's {size}"
+                for _, vector in rows
+            ]
+        else:
+            sizes = {len(vector) for _, vector in rows}
+            if sizes == {rule.size}:
+                problems = rule.problems(np.stack([vector for _, vector in rows]), kind)
+            else:
+                problems = [rule.problem(vector, kind) for _, vector in rows]
+        for (key, _), problem in zip(rows, problems, strict=True):
+            if problem is not None:
+                log.warning(
+                    "quarantined %s %s of collection %s: its stored vector is unusable (%s); it is left out of"
+                    " every search until it is deleted",
+                    kind.rstrip("s"),
+                    key,
+                    collection_id,
+                    problem,
+                )
+        return [row for row, problem in zip(rows, problems, strict=True) if problem is None]
+
+    def _rule(self, space: str) -> VectorRule | None:
+        """``space``'s rule (looked up once per space until the space is dropped)."""
+        if self.rules is None:
+            return None
+        rule = self._space_rules.get(space)
+        if rule is None:
+            rule = self.rules(space)
+            if rule is not None:
+                self._space_rules[space] = rule
+        return rule
 
     # Start-up and snapshots
 
@@ -204,8 +257,9 @@ class SyncedIndex:
             self._dirty = set(self.inner.spaces())
 
     def _fill(self, space: str, rows: list[tuple[str, np.ndarray]]) -> None:
-        """Replace ``space`` with ``rows`` in one ``add`` (so the IVF, if any, is trained once)."""
+        """Replace ``space`` with its usable ``rows`` in one ``add`` (so the IVF, if any, is trained once)."""
         self.inner.drop(space)
+        rows = self._usable(space, rows)
         if rows:
             self.inner.add(space, [key for key, _ in rows], np.stack([vector for _, vector in rows]))
 
@@ -230,7 +284,7 @@ class SyncedIndex:
         try:
             with self._lock:
                 for name in manifest["files"].values():
-                    self.inner.load_space(self.directory / name)
+                    self._check_loaded(self.inner.load_space(self.directory / name))
                 self.cursor = int(manifest["cursor"])
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
             log.warning(
@@ -240,6 +294,20 @@ class SyncedIndex:
                 self.inner.drop(space)
             return False
         return True
+
+    def _check_loaded(self, space: str) -> None:
+        """``ValueError`` if a vector of the loaded ``space`` breaks its rule (the snapshot is then
+        not used: the index is rebuilt from the store, which quarantines the row). A space whose
+        collection is gone or not searchable here is not checked: nothing searches it."""
+        rule = self._rule(space)
+        if rule is None and self.rules is not None:
+            return  # its collection is gone (the log replay drops it) or cannot be searched here
+        kind = space.partition("/")[0]
+        bad = self.inner.rejected_keys(
+            space, (lambda rows: rule.usable(rows, kind)) if rule is not None else _finite_rows
+        )
+        if bad:
+            raise ValueError(f"space {space} holds {len(bad)} unusable vectors (the first: {bad[0]})")
 
     def _become_writer(self) -> bool:
         """Take ``writer.lock`` (held until exit) if no other live process holds it."""
@@ -362,6 +430,10 @@ def check_store_not_behind(
 
 def _digest(content: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _finite_rows(rows: np.ndarray) -> np.ndarray:
+    return np.isfinite(rows).all(axis=1)
 
 
 def _same(current: np.ndarray | None, vector: np.ndarray) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParameterException, ResourceNotFoundException
+from ..errors import InternalServerError, InvalidParameterException, ResourceNotFoundException
 from ..index.base import VectorIndex
 from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, UserRecord
 from ..vision.analyzer import FaceAnalyzer
@@ -23,6 +23,7 @@ from ..vision.packs import ModelPacks
 from .images import MAX_BYTES_INLINE, MAX_BYTES_S3, DecodedImage, decode_image
 from .objects import ObjectSource
 from .pagination import TokenSigner
+from .rules import VectorRule, face_problem
 
 
 def faces_space(collection_id: str) -> str:
@@ -37,6 +38,11 @@ def users_space(collection_id: str) -> str:
 
 MAX_FACES_PER_USER = 100
 """AWS quota: faces associated with one user."""
+
+
+def user_vector(embeddings: list[np.ndarray]) -> np.ndarray | None:
+    """A user's search vector: the float32 mean of its faces' embeddings (``None`` without any)."""
+    return np.mean(embeddings, axis=0).astype(np.float32) if embeddings else None
 
 
 @dataclass
@@ -107,14 +113,32 @@ class FaceService:
             raise ResourceNotFoundException(f"The user id: {user_id} does not exist in collection {collection_id}")
         return record
 
-    def recompute_user_vector(self, collection_id: str, user_id: str) -> np.ndarray | None:
+    def rule(self, collection: CollectionRecord) -> VectorRule:
+        """The vectors of ``collection``'s face model (``core.rules.VectorRule``)."""
+        return VectorRule.of(self.pack(collection))
+
+    def check_new_faces(self, collection: CollectionRecord, records: list[FaceRecord]) -> None:
+        """``InternalServerError`` (nothing stored) if a face about to be stored breaks the face rules
+        (``core.rules.face_problem``): the API's ``Face`` shape, the box ranges, the model's vector rule."""
+        rule = self.rule(collection)
+        for record in records:
+            problem = face_problem(record, rule, collection.face_model_version)
+            if problem is not None:
+                raise InternalServerError(f"The face model produced a face that cannot be stored ({problem}); nothing was stored")
+
+    def recompute_user_vector(self, collection: CollectionRecord, user_id: str) -> np.ndarray | None:
         """Store the user's vector, the centroid of its faces' embeddings (``None`` without faces).
 
-        Call inside ``store.atomic()``; then ``index_user`` once committed.
+        Faces whose stored vector breaks the model's rule (quarantined, ``core/index_sync.py``) are
+        left out of the centroid. Call inside ``store.atomic()``; then ``index_user`` once committed.
         """
-        faces = self.store.list_faces(collection_id, None, MAX_FACES_PER_USER, user_id=user_id).items
-        vector = np.mean([face.embedding for face in faces], axis=0).astype(np.float32) if faces else None
-        self.store.set_user_vector(collection_id, user_id, vector)
+        rule = self.rule(collection)
+        faces = self.store.list_faces(collection.collection_id, None, MAX_FACES_PER_USER, user_id=user_id).items
+        usable = [face.embedding for face in faces if rule.problem(face.embedding) is None]
+        vector = user_vector(usable)
+        if vector is not None and (problem := rule.problem(vector, "users")) is not None:
+            raise InternalServerError(f"The user's vector cannot be stored ({problem}); nothing was stored")
+        self.store.set_user_vector(collection.collection_id, user_id, vector)
         return vector
 
     def index_user(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:

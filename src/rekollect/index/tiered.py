@@ -65,6 +65,7 @@ import json
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -233,8 +234,17 @@ class TieredIndex:
     # VectorIndex
 
     def add(self, space: str, keys: list[str], vectors: np.ndarray) -> None:
+        """As ``VectorIndex.add``; ``ValueError`` (nothing added) for a vector of another length than
+        the space's, or one that is not finite or whose squared norm overflows float32: FAISS fails
+        every search of an IVF holding such a vector, or aborts the process while training on it."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(keys), -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.isfinite(np.einsum("ij,ij->i", vectors, vectors)).all():
+                raise ValueError(f"{space}: a vector that is not finite, or too large to search")
         with self._lock:
+            entry = self._spaces.get(space)
+            if entry is not None and entry.dimension != vectors.shape[1]:
+                raise ValueError(f"{space}: vectors of {vectors.shape[1]} values in a space of {entry.dimension}")
             entry = self._spaces.setdefault(space, _Space(vectors.shape[1]))
             self._remove_keys(entry, [key for key in keys if key in entry.rows])
             slots = entry.append(keys, vectors)
@@ -266,6 +276,8 @@ class TieredIndex:
             entry = self._spaces.get(space)
             if entry is None or not entry.rows or k <= 0:
                 return []
+            if query.shape[1] != entry.dimension or not np.isfinite(query).all():
+                return []  # matches nothing (and is never given to FAISS)
             if entry.ann is None:
                 slots = np.arange(entry.used)
                 distances = np.concatenate([_distances(chunk, query) for chunk in entry.chunks()])
@@ -336,6 +348,25 @@ class TieredIndex:
         with self._lock:
             entry = self._spaces.get(space)
             return 0 if entry is None else len(entry.rows)
+
+    def dimension(self, space: str) -> int | None:
+        """Length of ``space``'s vectors, ``None`` if it holds none."""
+        with self._lock:
+            entry = self._spaces.get(space)
+            return None if entry is None else entry.dimension
+
+    def rejected_keys(self, space: str, usable: Callable[[np.ndarray], np.ndarray]) -> list[str]:
+        """The live keys of ``space`` whose vectors ``usable`` rejects (it maps ``(n, d)`` rows to
+        ``(n,)`` bools), read block by block without copying."""
+        with self._lock:
+            entry = self._spaces.get(space)
+            if entry is None:
+                return []
+            rejected: list[str] = []
+            for first, chunk in zip(range(0, entry.used, _BLOCK), entry.chunks(), strict=True):
+                bad = ~np.asarray(usable(chunk), dtype=bool) & entry.alive[first : first + len(chunk)]
+                rejected += [entry.keys[first + row] for row in np.flatnonzero(bad).tolist()]  # type: ignore[misc]
+            return rejected
 
     def uses_ann(self, space: str) -> bool:
         """Whether searches in ``space`` go through the IVF."""

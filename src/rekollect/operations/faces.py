@@ -1,7 +1,7 @@
 """Face operations on a collection: IndexFaces, ListFaces, DeleteFaces, SearchFaces, SearchFacesByImage.
 
 Semantics follow the AWS Rekognition API Reference: faces are indexed largest first and
-``MaxFaces`` keeps the largest (the rest are ``UnindexedFaces`` with ``EXCEEDS_MAX_FACES``);
+``MaxFaces`` (at most 100) keeps the largest (the rest are ``UnindexedFaces`` with ``EXCEEDS_MAX_FACES``);
 matches are ordered by ``Similarity``, highest first, and filtered by ``FaceMatchThreshold``
 (default 80). Indexing the same image bytes with the same ``ExternalImageId`` again returns the
 faces stored the first time instead of storing duplicates; without an ``ExternalImageId`` every
@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.face_details import bounding_box, face_detail, face_member
 from ..core.quality_filter import INDEX_DEFAULT, SEARCH_DEFAULT, filter_faces
+from ..core.rules import MAX_FACES_PER_IMAGE
 from ..core.service import FaceService, faces_space
 from ..errors import InvalidParameterException
 from ..storage.base import FaceRecord
@@ -40,7 +41,7 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
     detected = pack.detect(image.pixels)
     tally(DETECTED_FACE_COUNT, len(detected))
     faces, rejected = filter_faces(detected, image, request.get("QualityFilter") or INDEX_DEFAULT)
-    limit = request.get("MaxFaces") or len(faces)
+    limit = min(request.get("MaxFaces") or MAX_FACES_PER_IMAGE, MAX_FACES_PER_IMAGE)
     kept, excess = faces[:limit], faces[limit:]
     attributes = request.get("DetectionAttributes")
     external_image_id = request.get("ExternalImageId")
@@ -61,6 +62,7 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             )
             for face, embedding in zip(kept, embeddings, strict=True)
         ]
+        service.check_new_faces(collection, new_records)
         # The duplicate check and the insert share one store transaction, so two server processes
         # indexing the same image at once cannot both store it.
         with service.lock:

@@ -19,7 +19,7 @@ import numpy as np
 from ..core.face_details import face_detail
 from ..core.idempotency import run_once
 from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
-from ..core.service import MAX_FACES_PER_USER, FaceService
+from ..core.service import MAX_FACES_PER_USER, FaceService, faces_space, users_space
 from ..errors import (
     ConflictException,
     InvalidParameterException,
@@ -129,7 +129,7 @@ def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, 
                 f"User {user_id} would have {user.face_count + len(associated)} faces; the limit is {MAX_FACES_PER_USER}"
             )
         service.store.set_face_user(cid, associated, user_id)
-        service.recompute_user_vector(cid, user_id)
+        service.recompute_user_vector(collection, user_id)
         status = "ACTIVE" if user.face_count + len(associated) else "CREATED"
         return {
             "AssociatedFaces": [{"FaceId": face_id} for face_id in associated],
@@ -164,7 +164,7 @@ def disassociate_faces(service: FaceService, request: dict[str, Any]) -> dict[st
                     {"FaceId": face_id, "UserId": face.user_id, "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]}
                 )
         service.store.set_face_user(cid, removed, None)
-        service.recompute_user_vector(cid, user_id)
+        service.recompute_user_vector(collection, user_id)
         return {
             "DisassociatedFaces": [{"FaceId": face_id} for face_id in removed],
             "UnsuccessfulFaceDisassociations": failed,
@@ -186,17 +186,21 @@ def search_users(service: FaceService, request: dict[str, Any]) -> dict[str, Any
         raise InvalidParameterException("Provide exactly one of FaceId or UserId")
     response: dict[str, Any] = {"FaceModelVersion": collection.face_model_version}
     if face_id is not None:
-        faces = service.store.get_faces(cid, [face_id])
-        if not faces:
+        if not service.store.get_faces(cid, [face_id]):
             raise ResourceNotFoundException(f"The face id: {face_id} does not exist in collection {cid}")
-        vector, exclude = faces[0].embedding, None
+        vector, exclude = service.index.get(faces_space(cid), face_id), None
         response["SearchedFace"] = {"FaceId": face_id}
     else:
         user = service.user(cid, user_id)
         if user.vector is None:
             raise InvalidParameterException(f"The user id: {user_id} has no associated faces to search with")
-        vector, exclude = user.vector, user_id
+        vector, exclude = service.index.get(users_space(cid), user_id), user_id
         response["SearchedUser"] = {"UserId": user_id}
+    if vector is None:  # quarantined by the index (core/index_sync.py): never searched with
+        raise InvalidParameterException(
+            f"The {'face' if face_id is not None else 'user'} id: {face_id or user_id} cannot be searched: its stored"
+            " vector is not one its face model produces"
+        )
     response["UserMatches"] = _user_matches(service, collection, vector, request, exclude)
     return response
 

@@ -52,6 +52,10 @@ class FaceAnalyzer(Protocol):
     embedding_size: int
     """Length of the vectors ``embed`` returns."""
 
+    embedding_norm: tuple[float, float]
+    """Range of the Euclidean norms of the vectors ``embed`` returns, tolerance included: a stored
+    vector outside it is refused or quarantined, never searched (``core.rules.VectorRule``)."""
+
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
         """Find faces in an ``(H, W, 3)`` uint8 RGB image, largest first."""
         ...

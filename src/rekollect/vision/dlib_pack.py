@@ -77,6 +77,10 @@ class DlibFaceAnalyzer:
 
     model_version = "1.0"
     embedding_size = 128
+    embedding_norm = (0.5, 3.0)
+    """dlib's descriptors are not unit vectors: their norms were 1.17 to 1.67 over 7,139 faces (the
+    shared photos and all of LFW's View-2 folds 2-10; 1st-99th percentile 1.27-1.61, mean 1.43), so
+    half the least and nearly twice the most is a wide margin that still refuses junk (NaN, zeros, 1e30)."""
 
     def __init__(
         self,
