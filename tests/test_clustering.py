@@ -131,6 +131,36 @@ def test_clusters_are_the_people(extensions, people):
     assert [f for page in pages for f in page["UnclusteredFaceIds"]] == result["UnclusteredFaceIds"]
 
 
+def test_results_follow_deleted_faces_and_a_deleted_collection(rekognition, extensions):
+    """A finished job lists only faces that still exist, and none once its collection is deleted."""
+    collection = "clustering-then-deleted"
+    rekognition.create_collection(CollectionId=collection)
+    identities = index_people(rekognition, collection)
+    job_id = extensions.start_face_clustering(CollectionId=collection)["JobId"]
+    before = finished(extensions, job_id)
+    largest = before["Clusters"][0]
+    gone = [largest["RepresentativeFaceId"], *before["UnclusteredFaceIds"][:1]]
+    assert rekognition.delete_faces(CollectionId=collection, FaceIds=gone)["DeletedFaces"] == gone
+    after = extensions.get_face_clustering(JobId=job_id)
+    listed = {face for cluster in after["Clusters"] for face in cluster["FaceIds"]} | set(after["UnclusteredFaceIds"])
+    assert listed == set(identities) - set(gone)
+    assert after["Clusters"][0]["FaceIds"] == largest["FaceIds"][1:]
+    assert "RepresentativeFaceId" not in after["Clusters"][0] and "StatusMessage" not in after
+    assert after["JobStatus"] == "SUCCEEDED" and after["FaceCount"] == before["FaceCount"]
+
+    rekognition.delete_collection(CollectionId=collection)
+    deleted = extensions.get_face_clustering(JobId=job_id)
+    assert deleted["JobStatus"] == "SUCCEEDED" and deleted["Clusters"] == [] and deleted["UnclusteredFaceIds"] == []
+    assert "was deleted after the job finished" in deleted["StatusMessage"]
+    # A new collection of the same id is another collection: the old job's faces are still gone.
+    rekognition.create_collection(CollectionId=collection)
+    try:
+        again = extensions.get_face_clustering(JobId=job_id)
+        assert again["Clusters"] == [] and "was deleted after the job finished" in again["StatusMessage"]
+    finally:
+        rekognition.delete_collection(CollectionId=collection)
+
+
 def test_everything_in_one_cluster_at_threshold_zero(extensions, people):
     collection, identities = people
     job_id = extensions.start_face_clustering(CollectionId=collection, FaceMatchThreshold=0, MinClusterSize=3)["JobId"]

@@ -10,11 +10,14 @@ exactly one worker of the cluster, and one whose worker died is run again from t
 another once its lease runs out (on SQLite, at once when its process is gone).
 
 A job reads the collection's faces from the metadata store (the source of truth, shared by every
-process) page by page, without stopping writes: a face indexed during the job may be left out, and
-one deleted after it was read may still be listed. It needs nothing else to run again, and any
-process answers GetFaceClustering from the shared store. A job whose collection was deleted (or
-deleted and created again) while it ran ends ``FAILED``, checked under the store's write lock as
-video face searches are (``video.jobs``).
+process) page by page, without stopping writes: a face indexed during the job may be left out.
+Faces whose stored vector breaks the face model's rule (``core/rules.py``; the index quarantines
+them) are left out too. It needs nothing else to run again, and any process answers
+GetFaceClustering from the shared store. A job whose collection was deleted (or deleted and created
+again) while it ran ends ``FAILED``, checked under the store's write lock as video face searches are
+(``video.jobs``). Its results are read against the collection as it is when they are asked for
+(``current_results``): faces deleted since are no longer listed, and once the collection itself
+is deleted (or created again) the results list no faces and ``StatusMessage`` says so.
 
 Idempotency and limits as the video jobs (AWS API Reference for StartFaceSearch): a repeated
 ``ClientRequestToken`` returns the same ``JobId`` for equal parameters and
@@ -47,6 +50,10 @@ FACE_CLUSTERING = "StartFaceClustering"
 DEFAULT_MAX_JOBS = 20
 """Clustering jobs ``IN_PROGRESS`` at once (as Rekognition's default quota for video jobs)."""
 DELETED_MESSAGE = "The collection id: {} was deleted while the job was in progress"
+GONE_MESSAGE = "The collection id: {} was deleted after the job finished: none of its faces exist any more"
+CREATED = "CollectionCreated"
+"""Key of the job's metadata holding its collection's creation time (Unix seconds): which collection
+instance the results are of (jobs of earlier releases have none: the collection's id only)."""
 _PAGE = 10_000
 """Faces read from the store per query."""
 _LOADED, _GRAPHED = 0.1, 0.9
@@ -93,6 +100,31 @@ class ClusteringJobs:
         if job is None or job.api != FACE_CLUSTERING:
             raise ResourceNotFoundException(f"Job id {job_id} does not exist")
         return job
+
+    def current_results(self, job: JobRecord, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of a succeeded job's result ``items`` as the collection is now: the FaceIds of
+        faces deleted since left out (a cluster left with none is left out, a deleted representative
+        is no longer named), and a message instead of any face once the collection is gone."""
+        collection_id = job.request["CollectionId"]
+        created = (job.video_metadata or {}).get(CREATED)
+        record = self.service.store.get_collection(collection_id)
+        if record is None or (created is not None and record.created.timestamp() != created):
+            return [], GONE_MESSAGE.format(collection_id)
+        named = [face_id for item in items for face_id in item.get("FaceIds", [item.get("FaceId")])]
+        existing = {face.face_id for face in self.service.store.get_faces(collection_id, named)}
+        current = []
+        for item in items:
+            if "ClusterId" not in item:
+                if item["FaceId"] in existing:
+                    current.append(item)
+                continue
+            kept = [face_id for face_id in item["FaceIds"] if face_id in existing]
+            if kept:
+                cluster = {**item, "FaceIds": kept}
+                if cluster["RepresentativeFaceId"] not in existing:
+                    del cluster["RepresentativeFaceId"]
+                current.append(cluster)
+        return current, None
 
     def _run_or_fail(self, job: JobRecord) -> None:
         try:
@@ -143,6 +175,7 @@ class ClusteringJobs:
             "FaceCount": len(faces),
             "ClusterCount": len(clusters),
             "UnclusteredFaceCount": int((~clustered).sum()),
+            CREATED: collection.created.timestamp(),
         }
         self._finish(job, collection, counts, rows)
 
@@ -172,9 +205,15 @@ class _ProgressReporter:
 
 
 def _faces(service: FaceService, collection: CollectionRecord, *, include_associated: bool) -> list[FaceRecord]:
-    """Every face of the collection in storage order, without those associated with a user unless asked."""
+    """Every face of the collection in storage order, without those associated with a user unless
+    asked, and without those whose stored vector breaks the model's rule (never given to FAISS)."""
+    rule = service.rule(collection)
     pages = every_item(lambda after: service.store.list_faces(collection.collection_id, after, _PAGE))
-    return [face for face in pages if include_associated or face.user_id is None]
+    return [
+        face
+        for face in pages
+        if (include_associated or face.user_id is None) and rule.problem(face.embedding) is None
+    ]
 
 
 def _cluster_payload(number: int, cluster: Cluster, faces: list[FaceRecord], pack: FaceAnalyzer) -> dict[str, Any]:

@@ -7,15 +7,17 @@ the defaults (``FaceMatchThreshold`` ``DEFAULT_CLUSTER_THRESHOLD``, ``MinCluster
 server process or node (``clustering.jobs``). GetFaceClustering reports ``JobStatus``, ``Progress`` (0–100), the
 request's parameters and, once the job has succeeded, the counts and one page of results:
 ``MaxResults`` (default and most 1000) items, the clusters (largest first) before the unclustered
-faces, each page's share of either in ``Clusters`` / ``UnclusteredFaceIds``. An unknown ``JobId``
-is a ``ResourceNotFoundException``.
+faces, each page's share of either in ``Clusters`` / ``UnclusteredFaceIds``, as the collection is
+now (faces deleted since the job are not listed; a deleted collection's job lists no face and says
+so in ``StatusMessage``: ``ClusteringJobs.current_results``). An unknown ``JobId`` is a
+``ResourceNotFoundException``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..clustering.jobs import ClusteringJobs
+from ..clustering.jobs import CREATED, ClusteringJobs
 from ..storage.jobs import SUCCEEDED
 from .job_results import result_page
 
@@ -53,9 +55,12 @@ def get_face_clustering(jobs: ClusteringJobs, request: dict[str, Any]) -> dict[s
         return response
     listing = f"clustering\n{job.job_id}"
     items, next_token = result_page(jobs.service.tokens, jobs.store, job.job_id, listing, "INDEX", request)
+    items, message = jobs.current_results(job, items)
+    counts = {key: value for key, value in (job.video_metadata or {}).items() if key != CREATED}
     return {
         **response,
-        **(job.video_metadata or {}),
+        **counts,
+        **({"StatusMessage": message} if message else {}),
         "Clusters": [item for item in items if "ClusterId" in item],
         "UnclusteredFaceIds": [item["FaceId"] for item in items if "ClusterId" not in item],
         "NextToken": next_token,
