@@ -58,6 +58,7 @@ def _exercise(store) -> list:
     ]
     store.add_faces("c", "hash", [_face("f1", "i1", 0.5), _face("f2", "i1", 0.25)])
     results += [store.get_collection("c"), store.get_tags("c"), store.find_image("c", "hash", "ext")]
+    results += [store.face_collections(["f2", "missing", "f1"])]
     results += [store.create_user("c", "u"), store.create_user("c", "u")]
     with store.atomic():
         store.set_face_user("c", ["f1"], "u")

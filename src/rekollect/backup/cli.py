@@ -3,10 +3,10 @@
 Both run beside the data, on the SQLite store of ``--data-dir`` (same default and
 ``REKOLLECT_DATA_DIR`` as ``rekollect serve``) or, with ``--database-url`` (``REKOLLECT_DATABASE_URL``),
 on the PostgreSQL database several nodes share, and are safe while servers run on it: an export
-reads one consistent snapshot; an import is one transaction, which the running server's index
-follows at its next search. ``--region`` and ``--account-id`` (``REKOLLECT_REGION``,
-``REKOLLECT_ACCOUNT_ID``, same defaults as ``serve``) form the imported collection's ARN and must be
-the target server's. A refused import or export exits with status 1 and says why on standard error.
+reads one consistent snapshot; an import checks the whole file, then writes it in short
+transactions (``backup.transfer``), which the running server's index follows at its next search.
+``--region`` and ``--account-id`` (``REKOLLECT_REGION``, ``REKOLLECT_ACCOUNT_ID``, same defaults as
+``serve``) form the imported collection's ARN and must be the target server's. A refused import or export exits with status 1 and says why on standard error.
 """
 
 from __future__ import annotations

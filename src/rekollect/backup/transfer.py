@@ -2,18 +2,39 @@
 
 Both work through ``MetadataStore`` methods only. ``export_collection`` reads inside one
 ``store.snapshot()``, so the file is one consistent state of the collection while a server keeps
-writing. ``import_collection`` verifies the whole file first (``Archive``), then writes everything
-inside one ``store.atomic()`` transaction with the store's own methods: the change-log triggers
-fire, so a server running on the same store finds the new faces and users at its next search
-(``core/index_sync.py``), and a file refused half-way leaves nothing behind. FaceIds, ImageIds,
-UserIds, ExternalImageIds, boxes, confidences, embeddings, user vectors, tags and the creation
-time are kept as they were; the ARN is the target server's (``arn_prefix``).
+writing.
+
+``import_collection`` checks first and writes after, with memory bounded whatever the file holds
+(docs/backup-format.md, "Limits"):
+
+1. *Check.* Each member is streamed (``Archive.records``) and every record checked by the rules the
+   API enforces (``core/rules.py``: botocore's shapes for ids, ``ExternalImageId``, ``UserId``, tags
+   and ``Confidence``, the box ranges, the face model's vector rule, the creation time), then kept
+   in a scratch SQLite file in a temporary directory (removed afterwards), which also checks what
+   spans records: no id twice, faces name images and users of the file, an image's faces are
+   consecutive and at most ``MAX_FACES_PER_IMAGE``, every image has faces, a user has at most
+   ``MAX_FACES_PER_USER`` faces and a ``Vector`` exactly when it has faces, the mean of their
+   embeddings (within ``USER_VECTOR_TOLERANCE``). The first problem refuses the whole file with one
+   line naming the member, the line and the rule; nothing is stored.
+2. *Refusals against the store:* the collection id is free, and no FaceId of the file is in the
+   store (one indexed lookup per 500 FaceIds, ``MetadataStore.face_collections``: the cost does not
+   grow with the number of collections).
+3. *Write*, from the scratch file (so the checked records are the ones stored), in transactions of
+   at most ``WRITE_BATCH`` users or faces through the store's own methods: the change-log triggers
+   fire, so a running server finds the faces at its next search, and its own writes wait for one
+   batch at most (tens of milliseconds), never for the whole import. A failure while writing
+   removes the collection again. FaceIds, ImageIds, UserIds, ExternalImageIds, boxes,
+   confidences, embeddings, user vectors, tags and the creation time are kept as they were; the
+   ARN is the target server's (``arn_prefix``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import re
+import logging
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,20 +43,41 @@ from typing import Any
 
 import numpy as np
 
+from ..core.rules import MAX_FACES_PER_IMAGE, VectorRule, created_problem, face_problem, shape_problem
+from ..core.service import MAX_FACES_PER_USER
 from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, every_item
 from ..vision.dlib_pack import DlibFaceAnalyzer
 from ..vision.packs import ModelPacks
 from ..vision.zoo_pack import ZooFaceAnalyzer
-from .archive import Archive, BackupError, decode_vector, encode_vector, write_archive
+from .archive import LINE_BYTES, Archive, BackupError, decode_vector, encode_vector, vector_line_bytes, write_archive
 
-EMBEDDING_SIZES = {pack.model_version: pack.embedding_size for pack in (DlibFaceAnalyzer, ZooFaceAnalyzer)}
-"""Values per embedding of each face model a server holds (the packs ``server.build_service`` loads)."""
+log = logging.getLogger(__name__)
 
-COLLECTION_ID = re.compile(r"[a-zA-Z0-9_.\-]{1,255}")
-"""``CollectionId`` as botocore's Rekognition model constrains it."""
+RULES = {pack.model_version: VectorRule.of(pack) for pack in (DlibFaceAnalyzer, ZooFaceAnalyzer)}
+"""The vector rule of each face model a server holds (the packs ``server.build_service`` loads)."""
+
+USER_VECTOR_TOLERANCE = 1e-4
+"""Largest difference of any value between a user's ``Vector`` and the mean of its faces' embeddings
+(the float32 mean the server stores differs from the exact one by about 1e-7)."""
+
+WRITE_BATCH = 1000
+"""Most users or faces an import writes in one store transaction."""
 
 _PAGE = 1000
 _ID_BATCH = 500
+
+_SCRATCH = """
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+PRAGMA cache_size = -8192;
+CREATE TABLE images (image_id TEXT PRIMARY KEY, line INTEGER, content_hash TEXT, external TEXT, faces INTEGER);
+CREATE TABLE users (seq INTEGER PRIMARY KEY, user_id TEXT UNIQUE, line INTEGER, vector BLOB, faces INTEGER, total BLOB);
+CREATE TABLE faces (
+    seq INTEGER PRIMARY KEY, face_id TEXT UNIQUE, image_id TEXT, external TEXT, width REAL, height REAL, left REAL,
+    top REAL, confidence REAL, embedding BLOB, user_id TEXT
+);
+"""
+"""The checked file, kept on disk: ``users.total`` is the float64 sum of the user's faces' embeddings."""
 
 
 @dataclass(frozen=True)
@@ -95,166 +137,315 @@ def import_collection(
 
     The collection's ARN is ``<arn_prefix>collection/<id>``. ``new_face_ids`` gives every face a new
     FaceId (needed to import a second copy into the store it came from: FaceIds are unique across
-    a store). ``BackupError`` with the reason, and nothing stored, if the file is damaged or altered
-    (checksums), of a face model this server cannot search, holds embeddings of the wrong length,
-    names a collection that exists in the store, or holds FaceIds the store already has.
+    a store). ``BackupError`` with the reason, and nothing stored, if the file breaks any rule (see
+    the module docstring), names a collection that exists in the store, or holds FaceIds the store
+    already has.
     """
-    with Archive(path) as archive:
-        header = archive.manifest.get("Collection")
-        if not isinstance(header, dict):
-            raise BackupError("the manifest has no Collection record")
-        version = ModelPacks.canonical(str(header.get("FaceModelVersion")))
-        if version not in EMBEDDING_SIZES:
-            raise BackupError(
-                f"the collection uses face model version {header.get('FaceModelVersion')}, which this server cannot"
-                f" search (it has {', '.join(sorted(EMBEDDING_SIZES))})"
-            )
-        target = collection_id or str(header.get("CollectionId"))
-        if not COLLECTION_ID.fullmatch(target):
-            raise BackupError(f"invalid collection id {target!r} (1 to 255 of a-z, A-Z, 0-9, _ . -)")
+    with Archive(path) as archive, tempfile.TemporaryDirectory(prefix="rekollect-import-") as scratch_dir:
+        record, tags, rule = _collection(archive.manifest["Collection"], arn_prefix, collection_id)
+        scratch = sqlite3.connect(Path(scratch_dir) / "checked.sqlite3", isolation_level=None)
         try:
-            created = dt.datetime.fromisoformat(header["CreationTimestamp"])
-            tags = {str(key): str(value) for key, value in dict(header.get("Tags") or {}).items()}
-            if created.tzinfo is None:
-                raise ValueError("no UTC offset")
-        except (KeyError, TypeError, ValueError):
-            raise BackupError(
-                "the Collection record needs a CreationTimestamp (ISO 8601 with offset) and Tags"
-            ) from None
-        record = CollectionRecord(target, f"{arn_prefix}collection/{target}", created, version)
-        importer = _Importer(store, archive, record, EMBEDDING_SIZES[version], new_face_ids)
-        importer.check()
-        with store.atomic():
-            return importer.write(tags)
+            scratch.executescript(_SCRATCH)
+            _Checker(archive, scratch, rule, record.face_model_version).check()
+            return _write(store, scratch, record, tags, new_face_ids)
+        finally:
+            scratch.close()
 
 
-class _Importer:
-    """One import: ``check`` reads and validates the whole file (outside any transaction, so the
-    store's write lock is held only for ``write``); ``write`` (inside ``store.atomic()``) stores it."""
+def _collection(
+    header: dict[str, Any], arn_prefix: str, collection_id: str | None
+) -> tuple[CollectionRecord, dict[str, str], VectorRule]:
+    """The collection record, tags and vector rule of the manifest's ``Collection``; ``BackupError``
+    for a face model this server cannot search or a value the API would refuse."""
+    version = ModelPacks.canonical(str(header.get("FaceModelVersion")))
+    if version not in RULES:
+        raise BackupError(
+            f"the collection uses face model version {header.get('FaceModelVersion')}, which this server cannot"
+            f" search (it has {', '.join(sorted(RULES))})"
+        )
+    target = collection_id or header["CollectionId"]
+    tags = header.get("Tags") or {}
+    created_text = header.get("CreationTimestamp")
+    for problem in (shape_problem("CollectionId", target), shape_problem("TagMap", tags, "Tags")):
+        if problem is not None:
+            raise BackupError(f"manifest.json: {problem}")
+    try:
+        created = dt.datetime.fromisoformat(created_text)  # type: ignore[arg-type]
+        problem = "CreationTimestamp has no UTC offset" if created.tzinfo is None else None
+        created = created.astimezone(dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise BackupError(
+            "manifest.json: the Collection needs a CreationTimestamp (ISO 8601 with an offset, years 1970 to now)"
+        ) from None
+    problem = problem or created_problem(created)
+    if problem is not None:
+        raise BackupError(f"manifest.json: {problem}")
+    record = CollectionRecord(target, f"{arn_prefix}collection/{target}", created, version)
+    return record, dict(tags), RULES[version]
 
-    def __init__(
-        self, store: MetadataStore, archive: Archive, record: CollectionRecord, size: int, new_face_ids: bool
-    ) -> None:
-        self.store, self.archive, self.record, self.size = store, archive, record, size
-        self.new_face_ids = new_face_ids
-        self.images: dict[str, tuple[str, str | None]] = {}
-        self.vectors: dict[str, np.ndarray | None] = {}
-        self.face_ids: list[str] = []
+
+class _Checker:
+    """Reads the archive once, checks every record, and keeps the checked file in ``scratch``."""
+
+    def __init__(self, archive: Archive, scratch: sqlite3.Connection, rule: VectorRule, version: str) -> None:
+        self.archive, self.db, self.rule, self.version = archive, scratch, rule, version
 
     def check(self) -> None:
-        """``BackupError`` if any record is malformed, of another face model, of the wrong vector
-        length, or refers to an image or user the file does not hold."""
-        for row in self.archive.records("images.jsonl"):
-            image_id = _text(row, "ImageId", "images.jsonl")
-            if image_id in self.images:
-                raise BackupError(f"images.jsonl: ImageId {image_id} appears twice")
-            self.images[image_id] = (_text(row, "ContentSha256", "images.jsonl"), row.get("ExternalImageId"))
-        for row in self.archive.records("users.jsonl"):
-            user_id = _text(row, "UserId", "users.jsonl")
-            if user_id in self.vectors:
-                raise BackupError(f"users.jsonl: UserId {user_id} appears twice")
-            vector = row.get("Vector")
-            self.vectors[user_id] = None if vector is None else self._vector(vector, f"user {user_id}")
-        done: set[str] = set()
-        for group in self._image_groups():
-            if group[0].image_id in done:
-                raise BackupError(f"faces.jsonl: the faces of image {group[0].image_id} are not consecutive")
-            done.add(group[0].image_id)
-            if not self.new_face_ids:
-                self.face_ids.extend(face.face_id for face in group)
-        if done != set(self.images):
-            raise BackupError(f"images.jsonl lists {len(set(self.images) - done)} images without faces")
-        if len(set(self.face_ids)) != len(self.face_ids):
-            raise BackupError("faces.jsonl: a FaceId appears twice")
+        """``BackupError`` naming the member, line and rule of the first problem (see the module docstring)."""
+        with self._transaction():
+            for name, step in (
+                ("images.jsonl", self._images),
+                ("users.jsonl", self._users),
+                ("faces.jsonl", self._faces),
+            ):
+                try:
+                    step()
+                except BackupError as error:
+                    if self.archive.damaged(name):
+                        raise BackupError(
+                            f"{name} does not match its SHA-256 in the manifest: the file is damaged or was altered"
+                        ) from None
+                    raise error from None
+            self._whole()
 
-    def write(self, tags: dict[str, str]) -> ImportSummary:
-        """Store the checked file: collection, users, faces (one ``add_faces`` per image), user vectors."""
-        collection_id = self.record.collection_id
-        if not self.store.create_collection(self.record, tags):
-            raise BackupError(
-                f"the collection id: {collection_id} already exists; import under another id with --collection-id"
-            )
-        self._refuse_taken_face_ids()
-        for user_id in self.vectors:
-            self.store.create_user(collection_id, user_id)
-        faces = 0
-        for group in self._image_groups():
-            self.store.add_faces(collection_id, self.images[group[0].image_id][0], group)
-            faces += len(group)
-        for user_id, vector in self.vectors.items():
-            if vector is not None:
-                self.store.set_user_vector(collection_id, user_id, vector)
-        return ImportSummary(self.record, len(self.images), faces, len(self.vectors))
-
-    def _image_groups(self) -> Iterator[list[FaceRecord]]:
-        """The faces of the file, in runs of one image each."""
-        group: list[FaceRecord] = []
-        for row in self.archive.records("faces.jsonl"):
-            face = self._face(row)
-            if group and face.image_id != group[0].image_id:
-                yield group
-                group = []
-            group.append(face)
-        if group:
-            yield group
-
-    def _face(self, row: dict[str, Any]) -> FaceRecord:
-        face_id = _text(row, "FaceId", "faces.jsonl")
-        what = f"face {face_id}"
-        image_id = _text(row, "ImageId", "faces.jsonl")
-        if image_id not in self.images:
-            raise BackupError(f"{what}: ImageId {image_id} is not in images.jsonl")
-        user_id = row.get("UserId")
-        if user_id is not None and user_id not in self.vectors:
-            raise BackupError(f"{what}: UserId {user_id} is not in users.jsonl")
-        version = ModelPacks.canonical(str(row.get("IndexFacesModelVersion")))
-        if version != self.record.face_model_version:
-            raise BackupError(
-                f"{what}: face model version {version}, its collection's is {self.record.face_model_version}"
-            )
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN")
         try:
-            box = row["BoundingBox"]
-            geometry = (float(box["Width"]), float(box["Height"]), float(box["Left"]), float(box["Top"]))
-            confidence = float(row["Confidence"])
-        except (KeyError, TypeError, ValueError):
-            raise BackupError(f"{what}: needs a BoundingBox (Width, Height, Left, Top) and a Confidence") from None
-        return FaceRecord(
-            face_id=str(uuid.uuid4()) if self.new_face_ids else face_id,
-            image_id=image_id,
-            external_image_id=row.get("ExternalImageId"),
-            box=geometry,
-            confidence=confidence,
-            model_version=version,
-            embedding=self._vector(row.get("Embedding"), what),
-            user_id=user_id,
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
+    def _images(self) -> None:
+        for number, row in self.archive.records("images.jsonl", LINE_BYTES):
+            where = f"images.jsonl line {number}"
+            image_id, content_hash, external = row.get("ImageId"), row.get("ContentSha256"), row.get("ExternalImageId")
+            _refuse(where, shape_problem("ImageId", image_id))
+            if not isinstance(content_hash, str) or len(content_hash) != 64 or content_hash.strip("0123456789abcdef"):
+                raise BackupError(f"{where}: ContentSha256 must be 64 lowercase hex digits")
+            if external is not None:
+                _refuse(where, shape_problem("ExternalImageId", external))
+            try:
+                self.db.execute("INSERT INTO images VALUES (?, ?, ?, ?, 0)", (image_id, number, content_hash, external))
+            except sqlite3.IntegrityError:
+                raise BackupError(f"{where}: ImageId {image_id} appears twice") from None
+
+    def _users(self) -> None:
+        for number, row in self.archive.records("users.jsonl", vector_line_bytes(self.rule.size)):
+            where = f"users.jsonl line {number}"
+            user_id, text = row.get("UserId"), row.get("Vector")
+            _refuse(where, shape_problem("UserId", user_id))
+            blob = None
+            if text is not None:
+                vector = decode_vector(text, f"{where}: Vector")
+                problem = self.rule.problem(vector, "users")
+                if problem is not None:
+                    raise BackupError(f"{where}: Vector: {problem}")
+                blob = vector.astype("<f4").tobytes()
+            try:
+                self.db.execute(
+                    "INSERT INTO users (user_id, line, vector, faces, total) VALUES (?, ?, ?, 0, NULL)",
+                    (user_id, number, blob),
+                )
+            except sqlite3.IntegrityError:
+                raise BackupError(f"{where}: UserId {user_id} appears twice") from None
+
+    def _faces(self) -> None:
+        current = None
+        for number, row in self.archive.records("faces.jsonl", vector_line_bytes(self.rule.size)):
+            where = f"faces.jsonl line {number}"
+            face = _face(row, where)
+            _refuse(where, face_problem(face, self.rule, self.version))
+            image = self.db.execute(
+                "SELECT external, faces FROM images WHERE image_id = ?", (face.image_id,)
+            ).fetchone()
+            if image is None:
+                raise BackupError(f"{where}: ImageId {face.image_id} is not in images.jsonl")
+            if image[0] != face.external_image_id:
+                raise BackupError(
+                    f"{where}: ExternalImageId {face.external_image_id!r} is not its image's {image[0]!r}"
+                )
+            if face.image_id != current and image[1]:
+                raise BackupError(f"{where}: the faces of image {face.image_id} are not consecutive")
+            if image[1] >= MAX_FACES_PER_IMAGE:
+                raise BackupError(f"{where}: image {face.image_id} has more than {MAX_FACES_PER_IMAGE} faces")
+            current = face.image_id
+            self.db.execute("UPDATE images SET faces = faces + 1 WHERE image_id = ?", (face.image_id,))
+            if face.user_id is not None:
+                self._add_to_user(face, where)
+            try:
+                self.db.execute(
+                    "INSERT INTO faces (face_id, image_id, external, width, height, left, top, confidence, embedding,"
+                    " user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        face.face_id,
+                        face.image_id,
+                        face.external_image_id,
+                        *face.box,
+                        face.confidence,
+                        face.embedding.astype("<f4").tobytes(),
+                        face.user_id,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise BackupError(f"{where}: FaceId {face.face_id} appears twice") from None
+
+    def _add_to_user(self, face: FaceRecord, where: str) -> None:
+        user = self.db.execute("SELECT faces, total FROM users WHERE user_id = ?", (face.user_id,)).fetchone()
+        if user is None:
+            raise BackupError(f"{where}: UserId {face.user_id} is not in users.jsonl")
+        if user[0] >= MAX_FACES_PER_USER:
+            raise BackupError(f"{where}: user {face.user_id} has more than {MAX_FACES_PER_USER} faces (AWS's quota)")
+        total = face.embedding.astype(np.float64)
+        if user[1] is not None:
+            total += np.frombuffer(user[1], dtype="<f8")
+        self.db.execute(
+            "UPDATE users SET faces = faces + 1, total = ? WHERE user_id = ?",
+            (total.astype("<f8").tobytes(), face.user_id),
         )
 
-    def _vector(self, text: Any, what: str) -> np.ndarray:
-        vector = decode_vector(text, what)
-        if vector.shape != (self.size,):
+    def _whole(self) -> None:
+        """What spans the members: every image has faces; users' vectors agree with their faces."""
+        empty = self.db.execute("SELECT line, image_id FROM images WHERE faces = 0 ORDER BY line LIMIT 1").fetchone()
+        if empty is not None:
+            raise BackupError(f"images.jsonl line {empty[0]}: image {empty[1]} has no faces in faces.jsonl")
+        for line, user_id, blob, faces, total in self.db.execute(
+            "SELECT line, user_id, vector, faces, total FROM users ORDER BY line"
+        ):
+            where = f"users.jsonl line {line}"
+            if blob is None and faces:
+                raise BackupError(f"{where}: user {user_id} has {faces} faces but no Vector")
+            if blob is not None and not faces:
+                raise BackupError(f"{where}: user {user_id} has a Vector but no faces")
+            if blob is not None:
+                mean = np.frombuffer(total, dtype="<f8") / faces
+                if np.abs(np.frombuffer(blob, dtype="<f4") - mean).max() > USER_VECTOR_TOLERANCE:
+                    raise BackupError(f"{where}: the Vector of user {user_id} is not the mean of its faces' embeddings")
+
+
+def _face(row: dict[str, Any], where: str) -> FaceRecord:
+    """The ``FaceRecord`` of a ``faces.jsonl`` row whose members are present (their values are
+    checked by ``core.rules.face_problem``)."""
+    box = row.get("BoundingBox")
+    if not isinstance(box, dict) or any(box.get(name) is None for name in ("Width", "Height", "Left", "Top")):
+        raise BackupError(f"{where}: a face needs a BoundingBox with Width, Height, Left and Top")
+    if row.get("Confidence") is None or not isinstance(row.get("IndexFacesModelVersion"), str):
+        raise BackupError(f"{where}: a face needs a Confidence and an IndexFacesModelVersion")
+    return FaceRecord(
+        face_id=row.get("FaceId"),  # type: ignore[arg-type]
+        image_id=row.get("ImageId"),  # type: ignore[arg-type]
+        external_image_id=row.get("ExternalImageId"),
+        box=(box["Width"], box["Height"], box["Left"], box["Top"]),
+        confidence=row["Confidence"],
+        model_version=ModelPacks.canonical(row["IndexFacesModelVersion"]),
+        embedding=decode_vector(row.get("Embedding"), f"{where}: Embedding"),
+        user_id=row.get("UserId"),
+    )
+
+
+def _refuse(where: str, problem: str | None) -> None:
+    if problem is not None:
+        raise BackupError(f"{where}: {problem}")
+
+
+def _write(
+    store: MetadataStore,
+    scratch: sqlite3.Connection,
+    record: CollectionRecord,
+    tags: dict[str, str],
+    new_face_ids: bool,
+) -> ImportSummary:
+    """Store the checked file (see the module docstring, step 3); ``BackupError`` if refused."""
+    collection_id = record.collection_id
+    taken = f"the collection id: {collection_id} already exists; import under another id with --collection-id"
+    if store.get_collection(collection_id) is not None:
+        raise BackupError(taken)
+    if not new_face_ids:
+        _refuse_taken_face_ids(store, scratch)
+    if not store.create_collection(record, tags):
+        raise BackupError(taken)
+    try:
+        for users in _batches(scratch.execute("SELECT user_id FROM users ORDER BY seq")):
+            with store.atomic():
+                for (user_id,) in users:
+                    store.create_user(collection_id, user_id)
+        faces = 0
+        for images in _image_batches(scratch, record.face_model_version, new_face_ids):
+            with store.atomic():
+                for content_hash, group in images:
+                    store.add_faces(collection_id, content_hash, group)
+                    faces += len(group)
+        vectors = scratch.execute("SELECT user_id, vector FROM users WHERE vector IS NOT NULL ORDER BY seq")
+        for users in _batches(vectors):
+            with store.atomic():
+                for user_id, blob in users:
+                    store.set_user_vector(collection_id, user_id, np.frombuffer(blob, dtype="<f4").astype(np.float32))
+    except BaseException as error:
+        try:
+            store.delete_collection(collection_id)
+        except Exception as cleanup:  # the reason the import failed is the one to report
+            log.error("the partly imported collection %s could not be removed: %s", collection_id, cleanup)
+        if isinstance(error, Exception):
             raise BackupError(
-                f"{what}: a vector of {vector.size} values; face model {self.record.face_model_version}'s have {self.size}"
+                f"writing the collection failed ({type(error).__name__}: {error}); nothing of it was kept"
+            ) from None
+        raise
+    (images,) = scratch.execute("SELECT COUNT(*) FROM images").fetchone()
+    (users,) = scratch.execute("SELECT COUNT(*) FROM users").fetchone()
+    return ImportSummary(record, images, faces, users)
+
+
+def _batches(rows: Any) -> Iterator[list[tuple]]:
+    """``rows`` (a cursor) in lists of at most ``WRITE_BATCH``."""
+    while batch := rows.fetchmany(WRITE_BATCH):
+        yield batch
+
+
+def _image_batches(
+    scratch: sqlite3.Connection, version: str, new_face_ids: bool
+) -> Iterator[list[tuple[str, list[FaceRecord]]]]:
+    """The faces in file order as ``(content hash, faces of one image)`` runs, in lists of about
+    ``WRITE_BATCH`` faces (an image's faces are never split)."""
+    rows = scratch.execute(
+        "SELECT f.face_id, f.image_id, f.external, f.width, f.height, f.left, f.top, f.confidence, f.embedding,"
+        " f.user_id, i.content_hash FROM faces f JOIN images i USING (image_id) ORDER BY f.seq"
+    )
+    batch: list[tuple[str, list[FaceRecord]]] = []
+    size = 0
+    for face_id, image_id, external, width, height, left, top, confidence, blob, user_id, content_hash in rows:
+        face = FaceRecord(
+            face_id=str(uuid.uuid4()) if new_face_ids else face_id,
+            image_id=image_id,
+            external_image_id=external,
+            box=(width, height, left, top),
+            confidence=confidence,
+            model_version=version,
+            embedding=np.frombuffer(blob, dtype="<f4").astype(np.float32),
+            user_id=user_id,
+        )
+        if batch and batch[-1][1][0].image_id == image_id:
+            batch[-1][1].append(face)
+        else:
+            if size >= WRITE_BATCH:
+                yield batch
+                batch, size = [], 0
+            batch.append((content_hash, [face]))
+        size += 1
+    if batch:
+        yield batch
+
+
+def _refuse_taken_face_ids(store: MetadataStore, scratch: sqlite3.Connection) -> None:
+    """``BackupError`` if any FaceId of the file is already in the store (in any collection)."""
+    rows = scratch.execute("SELECT face_id FROM faces ORDER BY seq")
+    while batch := rows.fetchmany(_ID_BATCH):
+        taken = store.face_collections([face_id for (face_id,) in batch])
+        if taken:
+            face_id, collection_id = next(iter(taken.items()))
+            raise BackupError(
+                f"FaceId {face_id} is already in collection {collection_id} of this store (FaceIds are unique"
+                " across a store): import with --new-face-ids to give the faces new FaceIds"
             )
-        return vector
-
-    def _refuse_taken_face_ids(self) -> None:
-        """``BackupError`` if any FaceId of the file is already in the store (in any collection)."""
-        for collection in every_item(lambda after: self.store.list_collections(after, _PAGE)):
-            for start in range(0, len(self.face_ids), _ID_BATCH):
-                taken = self.store.get_faces(collection.collection_id, self.face_ids[start : start + _ID_BATCH])
-                if taken:
-                    raise BackupError(
-                        f"FaceId {taken[0].face_id} is already in collection {collection.collection_id} of this"
-                        " store (FaceIds are unique across a store): import with --new-face-ids to give the"
-                        " faces new FaceIds"
-                    )
-
-
-def _text(row: dict[str, Any], key: str, member: str) -> str:
-    value = row.get(key)
-    if not isinstance(value, str) or not value:
-        raise BackupError(f"{member}: a record without {key}")
-    return value
 
 
 def _face_json(face: FaceRecord) -> dict[str, Any]:

@@ -152,6 +152,11 @@ class MetadataStore(Protocol):
         """The faces among ``face_ids`` that exist, in storage order."""
         ...
 
+    def face_collections(self, face_ids: Iterable[str]) -> dict[str, str]:
+        """The collection of each of ``face_ids`` that is in the store, in any collection (FaceIds
+        are unique across a store): FaceId → CollectionId, by the FaceId index."""
+        ...
+
     def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
         """Faces indexed from one image, in the order they were indexed."""
         ...

@@ -200,6 +200,13 @@ class PostgresStore:
             ).fetchall()
         return [face_of(row) for row in rows]
 
+    def face_collections(self, face_ids: Iterable[str]) -> dict[str, str]:
+        with self._db.connection() as db:
+            rows = db.execute(
+                "SELECT face_id, collection_id FROM faces WHERE face_id = ANY(%s)", (list(face_ids),)
+            ).fetchall()
+        return dict(rows)
+
     def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
         with self._db.connection() as db:
             rows = db.execute(

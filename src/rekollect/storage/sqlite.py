@@ -296,6 +296,18 @@ class SqliteStore:
             ]
         return [face_of(row) for row in sorted(rows)]
 
+    def face_collections(self, face_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(face_ids))
+        with self._db.lock:
+            return {
+                face_id: collection_id
+                for start in range(0, len(ids), 500)
+                for face_id, collection_id in self._db.connection.execute(
+                    f"SELECT face_id, collection_id FROM faces WHERE face_id IN ({','.join('?' * len(ids[start : start + 500]))})",
+                    ids[start : start + 500],
+                )
+            }
+
     def faces_of_image(self, collection_id: str, image_id: str) -> list[FaceRecord]:
         with self._db.lock:
             rows = self._db.connection.execute(
