@@ -130,7 +130,9 @@ def test_planted_bad_vectors_are_quarantined_and_search_stays_up(backend, tmp_pa
         nan_user = bad_vectors()["nan"]
         store.set_user_vector("big", "poisoned", nan_user)
         store.close()
-        bad = {face_id: "big" for face_id in planted.values()} | {face_id: "small" for face_id in planted_small.values()}
+        bad = {face_id: "big" for face_id in planted.values()} | {
+            face_id: "small" for face_id in planted_small.values()
+        }
 
         check_serving(server, obama, bad)
         log = server.log.read_text()
