@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +151,133 @@ def test_an_interrupted_run_resumes_where_it_stopped(server, rekognition, tmp_pa
     finally:
         first.kill()
         rekognition.delete_collection(CollectionId="tools-sigint")
+
+
+class HeldRekognition:
+    """A loopback endpoint answering DescribeCollection at once and IndexFaces (with one new face) only
+    once ``release`` is set; ``in_flight`` counts the IndexFaces requests it holds, ``answered`` those
+    it answered."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.in_flight = 0
+        self.answered = 0
+        self.lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers["X-Amz-Target"].endswith("DescribeCollection"):
+                    body = {
+                        "FaceCount": endpoint.answered,
+                        "FaceModelVersion": "2.0",
+                        "CollectionARN": "arn:aws:rekognition:us-east-1:000000000000:collection/held",
+                        "CreationTimestamp": 1764556800.0,
+                    }
+                else:
+                    with endpoint.lock:
+                        endpoint.in_flight += 1
+                    endpoint.release.wait(120)
+                    face = {"FaceId": str(uuid.uuid4()), "ImageId": str(uuid.uuid4()), "Confidence": 99.0}
+                    body = {"FaceRecords": [{"Face": face, "FaceDetail": {"Confidence": 99.0}}], "UnindexedFaces": []}
+                    with endpoint.lock:
+                        endpoint.in_flight -= 1
+                        endpoint.answered += 1
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_run_answers_its_requests_in_flight_and_resumes_without_repeats(tmp_path, sig):
+    """SIGTERM (as systemd and Docker stop a process) drains the requests in flight like Ctrl-C: with
+    --external-image-id none, where the service cannot tell a repeat, no photo is sent twice."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for number in range(10):
+        shutil.copy(FACES / "people/Barack_Obama/obama.jpg", photos / f"p{number}.jpg")
+    endpoint = HeldRekognition()
+    state = tmp_path / "state.jsonl"
+    command = [sys.executable, "-m", "rekollect", "index", str(photos), "--collection-id", "held", "--state", str(state)]
+    command += ["--external-image-id", "none", "--workers", "4", "--no-progress", "--json", "--endpoint-url", endpoint.url]
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "REKOLLECT_"))}
+    env = {**clean, "HOME": str(tmp_path)}
+    try:
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in first.stderr], daemon=True).start()
+        deadline = time.monotonic() + 60
+        while endpoint.in_flight < 4:  # every worker waits on the endpoint
+            assert time.monotonic() < deadline and first.poll() is None, "the requests never reached the endpoint"
+            time.sleep(0.02)
+        first.send_signal(sig)
+        while "stopping: waiting for the requests in flight" not in lines.get(timeout=60):
+            pass
+        endpoint.release.set()  # only now are the held requests answered
+        first.wait(timeout=60)
+        assert first.returncode == (143 if sig == signal.SIGTERM else 130)
+        assert endpoint.answered == 4
+        assert len(state.read_text().splitlines()) == 4  # each answered request recorded
+        again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert (json.loads(again.stdout)["skipped"], endpoint.answered) == (4, 10)
+        assert sorted(json.loads(line)["source"] for line in state.read_text().splitlines()) == sorted(
+            str(path) for path in photos.iterdir()
+        )
+    finally:
+        endpoint.close()
+
+
+def test_files_over_the_limit_are_not_read_and_odd_paths_are_refused(tmp_path):
+    """A 1 GiB sparse file named .jpg is stat'ed and not read; a FIFO or /dev/zero named on the command
+    line is refused; a name's control characters are printed escaped."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(FACES / "people/Barack_Obama/obama.jpg", photos / "obama.jpg")
+    big = photos / "big\x1b[2J\r\x07.jpg"
+    with open(big, "wb") as handle:
+        handle.truncate(1 << 30)
+    endpoint = HeldRekognition()
+    endpoint.release.set()
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "REKOLLECT_"))}
+    env = {**clean, "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "rekollect", "index", "--collection-id", "held", "--no-progress"]
+    command += ["--endpoint-url", endpoint.url, "--state", str(tmp_path / "state.jsonl")]
+    try:
+        with open(tmp_path / "stderr", "wb") as errors, open(tmp_path / "stdout", "wb") as output:
+            process = subprocess.Popen([*command, str(photos)], stdout=output, stderr=errors, env=env)
+            _, status, usage = os.wait4(process.pid, 0)
+        stderr, stdout = (tmp_path / "stderr").read_text(), (tmp_path / "stdout").read_text()
+        assert os.waitstatus_to_exitcode(status) == 1, stderr
+        assert "FAILED " in stderr and "ImageTooLargeException: not sent: 1073741824 bytes" in stderr
+        assert "\x1b" not in stderr + stdout and "\a" not in stderr + stdout and "\r" not in stderr
+        assert "big\\x1b[2J\\r\\x07.jpg" in stderr
+        assert usage.ru_maxrss * 1024 < 512 << 20, "the large file was read"
+        assert endpoint.answered == 1
+
+        fifo = tmp_path / "pipe.jpg"
+        os.mkfifo(fifo)
+        for odd in (str(fifo), "/dev/zero"):
+            refused = subprocess.run([*command, odd], capture_output=True, text=True, env=env, timeout=60)
+            assert refused.returncode == 2 and f"{odd}: not a regular file or a folder" in refused.stderr
+    finally:
+        endpoint.close()
 
 
 def test_search_finds_the_right_person(indexed, server, rekognition):

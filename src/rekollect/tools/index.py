@@ -6,11 +6,19 @@ into the same collection are skipped (``state.IndexState``); should a run stop b
 and its state line, the image is sent again, and the service does not store its faces twice when
 the bytes and ExternalImageId are the same (AWS documents this of IndexFaces; Rekollect does the
 same). Each failure is printed with its AWS error code and message, and makes the exit status 1.
+
+A file is stat'ed before it is read: one larger than the ``Image.Bytes`` limit of botocore's model
+(5 MB) is not read nor sent, and fails with that reason (so does an S3 object listed larger than the
+15 MB AWS reads for IndexFaces), whatever its name says. An interruption (SIGINT, or SIGTERM, which
+the command turns into the same) stops submitting, says so, and waits for the requests in flight,
+whose results are recorded, so the next run sends none of them again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -20,8 +28,19 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from ..wire.service_model import rekognition_model
 from .sources import ImageSource
 from .state import IndexState
+from .tables import printable
+
+MAX_IMAGE_BYTES = int(rekognition_model().shape_for("ImageBlob").metadata["max"])
+"""Most bytes of ``Image.Bytes`` (botocore's Rekognition model: 5 MB)."""
+MAX_S3_IMAGE_BYTES = 15 * 1024 * 1024
+"""Most bytes of an image IndexFaces reads from S3 (AWS: "up to 15 MB")."""
+
+
+class ImageTooLarge(Exception):
+    """An image over the size IndexFaces accepts; it was not sent."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +85,27 @@ def describe_error(error: Exception) -> str:
 
 
 def _image(source: ImageSource) -> tuple[dict[str, Any], str]:
+    """The ``Image`` member for ``source`` and its fingerprint; a file is stat'ed first, and read
+    only when it is a regular file within ``MAX_IMAGE_BYTES`` (``ImageTooLarge`` otherwise)."""
     if source.path is not None:
-        data = source.path.read_bytes()
+        # O_NONBLOCK: opening a FIFO swapped in for the file does not wait for a writer.
+        with os.fdopen(os.open(source.path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise OSError(f"{printable(str(source.path))}: not a regular file")
+            if status.st_size > MAX_IMAGE_BYTES:
+                raise ImageTooLarge(_too_large(status.st_size, MAX_IMAGE_BYTES, "Image.Bytes"))
+            data = handle.read(MAX_IMAGE_BYTES + 1)
+        if len(data) > MAX_IMAGE_BYTES:  # it grew after the stat
+            raise ImageTooLarge(_too_large(len(data), MAX_IMAGE_BYTES, "Image.Bytes"))
         return {"Bytes": data}, f"sha256:{hashlib.sha256(data).hexdigest()}"
+    if source.size is not None and source.size > MAX_S3_IMAGE_BYTES:
+        raise ImageTooLarge(_too_large(source.size, MAX_S3_IMAGE_BYTES, "an S3 object"))
     return {"S3Object": {"Bucket": source.bucket, "Name": source.key}}, f"etag:{source.etag}"
+
+
+def _too_large(size: int, limit: int, where: str) -> str:
+    return f"ImageTooLargeException: not sent: {size} bytes, over the {limit} IndexFaces accepts in {where}"
 
 
 def index_one(
@@ -84,6 +120,8 @@ def index_one(
         if source.external_image_id is not None:
             request["ExternalImageId"] = source.external_image_id
         response = client.index_faces(**request)
+    except ImageTooLarge as error:
+        return Outcome(source, "failed", error=str(error))
     except (ClientError, BotoCoreError, OSError) as error:
         return Outcome(source, "failed", error=describe_error(error))
     face_ids = [record["Face"]["FaceId"] for record in response.get("FaceRecords", [])]
@@ -118,8 +156,8 @@ def index_all(
 ) -> Totals:
     """Index ``sources`` with ``workers`` requests in flight; failures are printed to stderr as they come.
 
-    ``KeyboardInterrupt`` stops submitting, waits for the requests in flight (their results are
-    recorded) and propagates.
+    ``KeyboardInterrupt`` (SIGINT, or SIGTERM through ``tools.main``) stops submitting, says so on
+    stderr, waits for the requests in flight (their results are recorded) and propagates.
     """
     totals = Totals()
     bar = tqdm(total=len(sources), unit="img", file=sys.stderr, disable=not progress, dynamic_ncols=True)
@@ -130,9 +168,13 @@ def index_all(
         ):
             totals.add(outcome)
             if outcome.error is not None:
-                tqdm.write(f"FAILED {outcome.source.label}: {outcome.error}", file=sys.stderr)
+                tqdm.write(f"FAILED {printable(outcome.source.label)}: {printable(outcome.error)}", file=sys.stderr)
             bar.set_postfix(faces=totals.faces, failed=totals.failed, skipped=totals.skipped, refresh=False)
             bar.update()
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)  # nothing more is sent
+        tqdm.write("stopping: waiting for the requests in flight (their results are recorded)", file=sys.stderr)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()

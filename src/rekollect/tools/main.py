@@ -1,13 +1,16 @@
 """Argument parsing and dispatch for the client tools (``rekollect index|search|compare|detect|paths``).
 
 Exit status: 0 done; 1 an AWS error, an unreachable endpoint, or (``index``) any image failed;
-2 bad arguments; 130 interrupted.
+2 bad arguments or a path that is not a readable file or folder; 130 interrupted (SIGINT); 143
+stopped by SIGTERM. Both signals stop ``index`` the same way: after the requests in flight are
+answered and recorded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -21,7 +24,7 @@ from .client import rekognition_client, resolve_endpoint, s3_client
 from .index import describe_error, index_all, summary
 from .sources import ID_MODES, collect
 from .state import IndexState, default_state_path
-from .tables import table
+from .tables import printable, table
 
 _QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 _PATH_NAMES = ("data-dir", "s3-local-root")
@@ -154,7 +157,7 @@ def _index(args: argparse.Namespace, endpoint: str | None) -> int:
         if totals.failures:
             print()
             print(table(["Failed image", "Error"], totals.failures))
-        print(f"\nresume state: {state_path}")
+        print(f"\nresume state: {printable(str(state_path))}")
     return 1 if totals.failed else 0
 
 
@@ -173,11 +176,20 @@ def _one_request(args: argparse.Namespace, endpoint: str | None) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like SIGINT's ``KeyboardInterrupt``, so both stop a run alike."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def run(argv: Sequence[str]) -> int:
     """Run one tool command (``argv`` without the program name); returns the exit status."""
     if argv and argv[0] == "paths" and not {"-h", "--help"} & set(argv):
         return _paths(argv[1:])
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     endpoint = resolve_endpoint(args.endpoint_url, args.aws)
     try:
         return _index(args, endpoint) if args.command == "index" else _one_request(args, endpoint)
@@ -192,9 +204,10 @@ def run(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
     except (OSError, ValueError) as error:
-        print(f"rekollect {args.command}: {error}", file=sys.stderr)
+        print(f"rekollect {args.command}: {printable(str(error))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"rekollect {args.command}: interrupted; run it again to go on where it stopped", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interruption:
+        stopped = "stopped (SIGTERM)" if isinstance(interruption, Terminated) else "interrupted"
+        print(f"rekollect {args.command}: {stopped}; run it again to go on where it stopped", file=sys.stderr)
+        return 143 if isinstance(interruption, Terminated) else 130
     return 1

@@ -1,7 +1,8 @@
 """The images ``rekollect index`` sends: files under folders, and objects under ``s3://`` prefixes.
 
-A folder is walked recursively in name order for ``.jpg``, ``.jpeg`` and ``.png`` files (any case;
-names starting with ``.`` are skipped); a file named on the command line is sent whatever its name.
+A folder is walked recursively in name order for ``.jpg``, ``.jpeg`` and ``.png`` regular files (any
+case; names starting with ``.`` are skipped); a file named on the command line is sent whatever its
+name, but must be a regular file (a FIFO or a device such as ``/dev/zero`` is refused: ``ValueError``).
 ``s3://bucket/prefix`` lists the objects under the prefix (``ListObjectsV2``) with those suffixes, and
 each is indexed by reference (``Image.S3Object``), so the Rekognition endpoint reads it from its own
 S3 (for Rekollect: its ``--s3-local-root`` or ``--s3-endpoint-url``).
@@ -15,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from .tables import printable
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 ID_MODES = ("file", "folder", "none")
@@ -36,6 +39,8 @@ class ImageSource:
     bucket: str | None = None
     key: str | None = None
     etag: str | None = None
+    size: int | None = None
+    """An S3 object's size as listed (bytes); ``None`` for a file (stat'ed when it is read)."""
 
 
 def sanitize_external_image_id(text: str) -> str | None:
@@ -84,6 +89,7 @@ def _s3(url: str, mode: str, s3: Any) -> Iterator[ImageSource]:
                     bucket=bucket,
                     key=item["Key"],
                     etag=item.get("ETag", "").strip('"'),
+                    size=item.get("Size"),
                 )
 
 
@@ -91,8 +97,9 @@ def collect(targets: Sequence[str], mode: str, s3_factory: Any) -> list[ImageSou
     """Every image under ``targets`` (paths and ``s3://`` URLs), in order, each once.
 
     ``s3_factory()`` makes the S3 client, only when an ``s3://`` target is given. Raises
-    ``FileNotFoundError`` for a local target that does not exist, and ``ValueError`` for an
-    ``s3://`` URL without a bucket; S3 errors are botocore's.
+    ``FileNotFoundError`` for a local target that does not exist, ``ValueError`` for one that is
+    neither a regular file nor a folder and for an ``s3://`` URL without a bucket; S3 errors are
+    botocore's.
     """
     found: dict[str, ImageSource] = {}
     s3 = None
@@ -105,7 +112,9 @@ def collect(targets: Sequence[str], mode: str, s3_factory: Any) -> list[ImageSou
         else:
             path = Path(target)
             if not path.exists():
-                raise FileNotFoundError(f"{target}: no such file or folder")
+                raise FileNotFoundError(f"{printable(target)}: no such file or folder")
+            if not (path.is_file() or path.is_dir()):
+                raise ValueError(f"{printable(target)}: not a regular file or a folder")
             sources = _local(path, mode)
         for source in sources:
             found.setdefault(source.label, source)

@@ -50,7 +50,7 @@ class IndexState:
     def record(self, source: str, fingerprint: str, external_image_id: str | None, face_ids: list[str]) -> None:
         """Note ``source`` as indexed (one line, flushed at once)."""
         entry = {"source": source, "fingerprint": fingerprint, "external_image_id": external_image_id}
-        line = json.dumps({**entry, "face_ids": face_ids}, ensure_ascii=False)
+        line = json.dumps({**entry, "face_ids": face_ids})  # ASCII: a file name that is not UTF-8 survives
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
