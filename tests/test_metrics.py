@@ -3,15 +3,19 @@ and the one JSON log line per request (``--log-format json``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from email.message import Message
+from types import SimpleNamespace
 
 import boto3
+import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -19,6 +23,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from support import ServerProcess, image_bytes
 
 from rekollect.errors import InternalServerError, ThrottlingException
+from rekollect.gauges import ServiceGauges
+from rekollect.server import load_metrics_token
+from rekollect.storage.base import CollectionRecord, FaceRecord
+from rekollect.storage.jobs import SqliteJobStore
+from rekollect.storage.sqlite import SqliteStore
 from rekollect.wire.exchange import Exchange
 from rekollect.wire.metrics import MetricsAccess, WireMetrics
 
@@ -211,3 +220,38 @@ def test_a_short_metrics_token_stops_the_server(tmp_path):
         timeout=60,
     )
     assert completed.returncode != 0 and "at least 16 characters" in completed.stderr
+
+
+@pytest.mark.parametrize("text", ["é" * 20, "metrics-token-\u00a0-0123456789", "metrics-token\x07-0123456789"])
+def test_a_metrics_token_no_request_could_present_stops_the_server(tmp_path, text):
+    token = tmp_path / "token"
+    token.write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        load_metrics_token(token)
+    assert "printable ASCII without spaces" in str(stopped.value)
+    token.write_text("metrics-token-!~0123456789")
+    assert load_metrics_token(token) == "metrics-token-!~0123456789"
+
+
+def test_per_collection_series_are_bounded(tmp_path):
+    """150 collections: the 100 largest have a series each, the other 50 one series together."""
+    store = SqliteStore(tmp_path / "rekollect.sqlite3")
+    for number in range(150):
+        collection = f"c{number:03d}"
+        store.create_collection(CollectionRecord(collection, f"arn:{collection}", dt.datetime.now(dt.UTC), "2.0"), {})
+        image = str(uuid.uuid4())
+        faces = [
+            FaceRecord(str(uuid.uuid4()), image, None, (0.1, 0.1, 0.1, 0.1), 99.0, "2.0", np.ones(2, np.float32))
+            for _ in range(number % 7)
+        ]
+        store.add_faces(collection, image, faces)
+    gauges = ServiceGauges(SimpleNamespace(store=store, index=None), SqliteJobStore(tmp_path / "jobs.sqlite3"))
+    families = {family.name: family for family in gauges.collect()}
+    series = {sample.labels["collection"]: sample.value for sample in families["rekollect_collection_faces"].samples}
+    assert len(series) == 100 + 1 and families["rekollect_collections"].samples[0].value == 150
+    counts = sorted(((number % 7, f"c{number:03d}") for number in range(150)), key=lambda item: (-item[0], item[1]))
+    assert {collection: count for count, collection in counts[:100]} == {
+        key: value for key, value in series.items() if key != "(other)"
+    }
+    assert series["(other)"] == sum(count for count, _ in counts[100:])
+

@@ -1,8 +1,12 @@
 """The service's gauges for ``GET /metrics``, computed at each scrape (a prometheus-client
 custom collector), never kept by hand:
 
-- ``rekollect_collection_faces{collection}``: faces stored in each collection (the store: the
-  same in every server process);
+- ``rekollect_collection_faces{collection}``: faces stored in each of the ``TOP_COLLECTIONS``
+  largest collections (ties: by id), and in all the others together under
+  ``collection="(other)"`` (parentheses are not allowed in a CollectionId, so no collection has that
+  name), so a store of thousands of collections gives at most 101 series; read from the store, the
+  same in every server process;
+- ``rekollect_collections``: how many collections the store holds;
 - ``rekollect_index_memory_bytes``: bytes allocated for the vector index's arrays in the process
   answering the scrape (``TieredIndex.memory_bytes``; each of ``--workers`` holds its own index);
 - ``rekollect_video_jobs_in_progress``: stored-video jobs ``IN_PROGRESS`` (the job store, shared
@@ -25,6 +29,10 @@ from .video.jobs import VIDEO_APIS
 
 _PAGE = 1000
 """Collections read from the store at a time."""
+TOP_COLLECTIONS = 100
+"""Collections with a series of their own in ``rekollect_collection_faces``."""
+OTHER = "(other)"
+"""The ``collection`` label of the faces of every other collection."""
 
 
 class ServiceGauges(Collector):
@@ -35,12 +43,24 @@ class ServiceGauges(Collector):
         self._jobs = jobs
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """The three gauge families, read now."""
+        """The gauge families, read now."""
         store = self._service.store
-        faces = GaugeMetricFamily("rekollect_collection_faces", "Faces stored in the collection", labels=["collection"])
-        for record in every_item(lambda after: store.list_collections(after, _PAGE)):
-            faces.add_metric([record.collection_id], store.count_faces(record.collection_id))
+        counts = [
+            (store.count_faces(record.collection_id), record.collection_id)
+            for record in every_item(lambda after: store.list_collections(after, _PAGE))
+        ]
+        counts.sort(key=lambda item: (-item[0], item[1]))
+        faces = GaugeMetricFamily(
+            "rekollect_collection_faces",
+            f"Faces stored in the collection ({TOP_COLLECTIONS} largest; {OTHER}: all the others)",
+            labels=["collection"],
+        )
+        for count, collection_id in counts[:TOP_COLLECTIONS]:
+            faces.add_metric([collection_id], count)
+        if len(counts) > TOP_COLLECTIONS:
+            faces.add_metric([OTHER], sum(count for count, _ in counts[TOP_COLLECTIONS:]))
         yield faces
+        yield GaugeMetricFamily("rekollect_collections", "Collections in the store", value=len(counts))
 
         index = self._service.index
         inner = index.inner if isinstance(index, SyncedIndex) else index

@@ -200,16 +200,19 @@ MIN_METRICS_TOKEN_CHARS = 16
 
 def load_metrics_token(path: Path | None) -> str | None:
     """The bearer token in ``path`` (surrounding whitespace stripped), ``None`` without a path;
-    ``SystemExit`` with the reason when it cannot be read or is shorter than ``MIN_METRICS_TOKEN_CHARS``."""
+    ``SystemExit`` with the reason when it cannot be read, is shorter than ``MIN_METRICS_TOKEN_CHARS``,
+    or holds anything but printable ASCII without spaces: an HTTP header carries no other
+    characters as such (RFC 9110), so no request could present such a token."""
     if path is None:
         return None
     try:
         token = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as error:
         raise SystemExit(f"cannot read the metrics token file: {error}") from None
-    if len(token) < MIN_METRICS_TOKEN_CHARS or any(char.isspace() for char in token):
+    if len(token) < MIN_METRICS_TOKEN_CHARS or not all("!" <= char <= "~" for char in token):
         raise SystemExit(
-            f"the metrics token in {path} must be at least {MIN_METRICS_TOKEN_CHARS} characters without spaces"
+            f"the metrics token in {path} must be at least {MIN_METRICS_TOKEN_CHARS} characters of printable"
+            " ASCII without spaces"
         )
     return token
 
