@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import logging
 import shutil
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -187,3 +189,40 @@ def test_accepting_the_loss_serves_the_store_as_it_is_and_later_starts_are_norma
     assert all(index.get("faces/c", key) is None for key in lost)
     index.close()
     opened(SqliteStore(tmp_path / "rekollect.sqlite3"), tmp_path / "index").close()  # the new snapshot is not ahead
+
+
+def test_a_search_waiting_on_the_store_holds_up_no_other_search(tmp_path):
+    """The store is read outside the index's lock: while one thread's read hangs (a database that
+    went away), another thread's search reaches the store too, instead of queuing behind it."""
+    store = make_store(tmp_path)
+    index = opened(store, tmp_path / "index")
+    faces = add_faces(store, 5)
+    held, release, reads = threading.Event(), threading.Event(), []
+    read = store.index_changes
+
+    def slow_first_read(after: int, limit: int):
+        reads.append(threading.current_thread().name)
+        if len(reads) == 1:
+            held.set()
+            release.wait(300)
+        return read(after, limit)
+
+    store.index_changes = slow_first_read
+    first = threading.Thread(target=index.sync, name="first")
+    second = threading.Thread(target=index.sync, name="second")
+    try:
+        first.start()
+        assert held.wait(30)
+        second.start()
+        deadline = time.monotonic() + 30
+        while "second" not in reads:
+            assert time.monotonic() < deadline, "the second search waited for the first one's read"
+            time.sleep(0.01)
+    finally:
+        release.set()
+        first.join()
+        second.join()
+    for key, vector in faces.items():
+        assert top(index, vector) == key
+    index.close()
+

@@ -12,17 +12,23 @@ import datetime as dt
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
+import boto3
 import numpy as np
+import psycopg
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from postgres_server import PostgresServer
+from support import ServerProcess, image_bytes
 
 from rekollect.errors import InternalServerError, LimitExceededException, ResourceNotFoundException
 from rekollect.storage.base import CollectionRecord, FaceRecord
 from rekollect.storage.jobs import IN_PROGRESS, SUCCEEDED, JobRecord, ResultRow
 from rekollect.storage.postgres import PostgresStore
-from rekollect.storage.postgres_db import PostgresDatabase
+from rekollect.storage.postgres_db import OUTAGE_WAIT, PostgresDatabase
 from rekollect.storage.postgres_jobs import PostgresJobStore
 from rekollect.storage.sqlite import SqliteStore
 from rekollect.video.jobs import VIDEO_APIS as VIDEO
@@ -153,3 +159,99 @@ def test_requests_while_the_database_is_down_get_a_clear_error(database, postgre
         except InternalServerError:
             assert time.monotonic() < deadline, "the pool did not reconnect"
             time.sleep(0.5)
+
+
+def test_once_the_database_is_gone_requests_do_not_queue_their_waits(database, postgres, monkeypatch):
+    """The first request waits ``wait_seconds`` for a connection; the next ones, which may have queued
+    behind it, wait ``OUTAGE_WAIT`` only until a connection is made again (recorded, not timed)."""
+    store = PostgresStore(database)
+    asked: list[float | None] = []
+    pooled = database.pool.connection
+
+    def recording(timeout: float | None = None):
+        asked.append(timeout)
+        return pooled(timeout=timeout)
+
+    monkeypatch.setattr(database.pool, "connection", recording)
+    postgres.stop(signal.SIGQUIT)
+    try:
+        for _ in range(3):
+            with pytest.raises(InternalServerError, match="database is unavailable"):
+                store.count_faces("c")
+    finally:
+        postgres.start()
+    assert asked == [2, OUTAGE_WAIT, OUTAGE_WAIT]
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert store.count_faces("c") == 0
+            break
+        except InternalServerError:
+            assert time.monotonic() < deadline, "the pool did not reconnect"
+            time.sleep(0.5)
+    asked.clear()
+    store.count_faces("c")
+    assert asked == [2]  # connected again: the full wait is back
+
+
+def test_requests_in_flight_fail_within_the_wait_when_the_database_stops(postgres, tmp_path):
+    """A server on PostgreSQL under concurrent requests; the database stops: every request answers
+    InternalServerError after one connection wait (3 s) at most, never several queued one after
+    another behind the service's and the index's locks (which took requests 6 to 15 s before).
+    The bound leaves 3 s for the face detection a request may do before it needs the database."""
+    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as connection:
+        connection.execute("CREATE DATABASE outage")
+    server = ServerProcess(tmp_path / "data", "--database-url", postgres.url_for("outage")).start()
+    client = boto3.client(
+        "rekognition",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=120),  # each call one request
+    )
+    client.create_collection(CollectionId="c")
+    face_id = client.index_faces(CollectionId="c", Image={"Bytes": image_bytes("people/Barack_Obama/obama.jpg")})[
+        "FaceRecords"
+    ][0]["Face"]["FaceId"]
+    failures: list[tuple[str, float, str]] = []
+    stop, failing = threading.Event(), threading.Event()
+
+    def traffic(call) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                call()
+            except ClientError as error:
+                failures.append((error.response["Error"]["Code"], time.monotonic() - started, str(error)))
+                failing.set()
+
+    photo = {"Bytes": image_bytes("people/Barack_Obama/obama2.jpg")}
+    calls = [  # requests that detect faces first are in flight, past their first read, when it stops
+        lambda: client.index_faces(CollectionId="c", Image=photo, MaxFaces=1),
+        lambda: client.search_faces_by_image(CollectionId="c", Image=photo),
+        lambda: client.search_faces(CollectionId="c", FaceId=face_id),
+        lambda: client.list_faces(CollectionId="c"),
+        lambda: client.create_user(CollectionId="c", UserId=f"u{uuid.uuid4().hex}"),
+    ]
+    threads = [threading.Thread(target=traffic, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    try:
+        postgres.stop(signal.SIGQUIT)
+        assert failing.wait(60)
+        deadline = time.monotonic() + 60
+        while len(failures) < 3 * len(calls):  # several rounds of every kind of request
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        postgres.start()
+        server.stop()
+    assert {code for code, _, _ in failures} == {"InternalServerError"}
+    assert all("database is unavailable" in message for _, _, message in failures)
+    slowest = max(seconds for _, seconds, _ in failures)
+    assert slowest < 2 * 3.0, f"a request waited {slowest:.1f} s: waits were queued"
+

@@ -130,15 +130,26 @@ class SyncedIndex:
     # Following the log
 
     def sync(self) -> int:
-        """Apply the change log entries after the cursor; returns how many were applied."""
+        """Apply the change log entries after the cursor; returns how many were applied.
+
+        The store is read without holding the index's lock (so a slow or unreachable store holds
+        up no other thread: each waits for the store on its own), and a batch is applied only if
+        the cursor is still where it was read from (another thread applied it otherwise)."""
         applied = 0
-        with self._lock:
-            while changes := self.store.index_changes(self.cursor, _BATCH):
+        while True:
+            start = self.cursor
+            changes = self.store.index_changes(start, _BATCH)
+            if not changes:
+                return applied
+            for space in {change.space for change in changes if change.key is not None}:
+                self._rule(space)  # looked up (in the store) before the lock is taken
+            with self._lock:
+                if self.cursor != start:
+                    continue
                 self._apply(changes)
                 self.cursor = changes[-1].seq
                 applied += len(changes)
-            self._pending += applied
-        return applied
+                self._pending += len(changes)
 
     def _apply(self, changes: list[IndexChange]) -> None:
         """Bring the entries' spaces and keys to their current store state (drops first); keys

@@ -14,7 +14,11 @@ of the database server.
 
 A database that cannot be reached, or that restarts under a request, raises
 ``InternalServerError`` ("retry the request": the AWS SDKs retry HTTP 500 by themselves); the pool
-drops broken connections and opens new ones, so the node recovers without a restart.
+drops broken connections and opens new ones, so the node recovers without a restart. A request
+waits at most ``wait_seconds`` (3 s) for a connection; once one has failed to get a connection (or
+lost its connection), requests wait only ``OUTAGE_WAIT`` for one until a connection is made again,
+so requests queued behind one another (on the service's lock, or the index's) do not add their
+waits up: every request in flight when the database goes away fails within the 3 s.
 
 Schema migrations: ``migrate`` applies the numbered steps a store passes it that the database's
 ``rekollect_schema`` table does not list yet, each in its own transaction together with its row in
@@ -46,6 +50,10 @@ MIGRATION_LOCK = 7_361_002
 
 UNAVAILABLE = "The database is unavailable ({}); retry the request"
 
+OUTAGE_WAIT = 0.1
+"""Seconds a request waits for a connection while the database is known to be unreachable (long
+enough for the pool to connect again once it is back, which it tries in the background)."""
+
 
 class PostgresDatabase:
     """A connection pool on ``url`` (``postgresql://...``), transactions, and change notifications.
@@ -63,7 +71,9 @@ class PostgresDatabase:
         connect_seconds: float = 30.0,
     ) -> None:
         self.url = url
+        self.wait_seconds = wait_seconds
         self._local = threading.local()
+        self._unreachable = threading.Event()
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -99,7 +109,16 @@ class PostgresDatabase:
         if current is not None:
             yield current
             return
-        with _reporting_unavailable(), self.pool.connection() as connection:
+        with self._pooled() as connection:
+            yield connection
+
+    @contextmanager
+    def _pooled(self) -> Iterator[psycopg.Connection]:
+        """A connection from the pool, waiting ``wait_seconds`` for it (``OUTAGE_WAIT`` while the
+        database is known to be unreachable); a lost or unreachable database is ``InternalServerError``."""
+        timeout = OUTAGE_WAIT if self._unreachable.is_set() else self.wait_seconds
+        with _reporting_unavailable(self._unreachable), self.pool.connection(timeout=timeout) as connection:
+            self._unreachable.clear()
             yield connection
 
     def transaction(self) -> AbstractContextManager[psycopg.Connection]:
@@ -120,7 +139,7 @@ class PostgresDatabase:
         if current is not None:
             yield current
             return
-        with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
+        with self._pooled() as connection, connection.transaction():
             connection.execute(first, params)
             self._local.connection = connection
             try:
@@ -130,7 +149,7 @@ class PostgresDatabase:
 
     def migrate(self, steps: Sequence[str]) -> None:
         """Apply ``steps[i]`` (SQL) as schema version ``i + 1`` unless already applied, oldest first."""
-        with _reporting_unavailable(), self.pool.connection() as connection, connection.transaction():
+        with self._pooled() as connection, connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS rekollect_schema"
@@ -178,13 +197,15 @@ def _wake(on_wake: Callable[[], None]) -> None:
 
 
 @contextmanager
-def _reporting_unavailable() -> Iterator[None]:
-    """Turn a lost or unreachable database into ``InternalServerError`` with the reason."""
+def _reporting_unavailable(unreachable: threading.Event) -> Iterator[None]:
+    """Turn a lost or unreachable database into ``InternalServerError`` with the reason (and set ``unreachable``)."""
     try:
         yield
     except psycopg_pool.PoolTimeout:
+        unreachable.set()
         raise InternalServerError(UNAVAILABLE.format("no connection could be made in time")) from None
     except psycopg.OperationalError as error:
+        unreachable.set()
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InternalServerError(UNAVAILABLE.format(reason)) from None
 
