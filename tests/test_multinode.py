@@ -17,10 +17,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from botocore.exceptions import ClientError
 from cluster import LoadBalancer, Network, Node, haproxy_config, signed_client
@@ -179,27 +181,70 @@ def test_tokens_conflicts_and_users_hold_across_nodes(cluster):
     assert deleted["UnsuccessfulFaceDeletions"][0]["Reasons"] == ["ASSOCIATED_TO_AN_EXISTING_USER"]
 
 
+def _job_owner(cluster: Cluster, job_id: str) -> str | None:
+    """The worker (``<pid>@<host>``) holding ``job_id`` in the shared job store, if any."""
+    with psycopg.connect(cluster.postgres.url, autocommit=True) as connection:
+        row = connection.execute("SELECT owner FROM jobs WHERE job_id = %s", (job_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def _wait_for_the_balancer(cluster: Cluster) -> None:
+    """Until HAProxy's own health checks have a node up again (its /health answers 200)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{cluster.balancer.url}/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "no node is up behind the balancer"
+        time.sleep(0.2)
+
+
 def test_video_job_of_a_killed_node_is_finished_by_the_other(cluster):
+    """No step depends on timing: while the test holds an exclusive lock on the index change log, no
+    face search can search (each search first reads that log), so the job is provably in progress
+    both at the job limit and when the node holding it is killed."""
     a, b = cluster.a.client(), cluster.b.client()
+    a.create_collection(CollectionId="takeover")
+    a.index_faces(CollectionId="takeover", Image={"Bytes": OBAMA}, MaxFaces=1)
     video = {"S3Object": {"Bucket": "shared", "Name": "clip.mp4"}}
-    job_id = a.start_face_detection(Video=video)["JobId"]
-    # The job limit (1) is cluster-wide.
-    with pytest.raises(ClientError) as caught:
-        b.start_face_detection(Video=video)
-    assert _code(caught.value) == "LimitExceededException"
-    time.sleep(0.5)  # node A claims its job at once
-    cluster.a.stop(signal.SIGKILL)
+    blocker = psycopg.connect(cluster.postgres.url)
+    blocker.execute("LOCK TABLE index_log IN ACCESS EXCLUSIVE MODE")
+    holder = None
     try:
+        job_id = a.start_face_search(CollectionId="takeover", Video=video)["JobId"]
+        # The job limit (1) is cluster-wide.
+        with pytest.raises(ClientError) as caught:
+            b.start_face_search(CollectionId="takeover", Video=video)
+        assert _code(caught.value) == "LimitExceededException"
+        deadline = time.monotonic() + 60
+        while (owner := _job_owner(cluster, job_id)) is None:  # a node's worker claims it
+            assert time.monotonic() < deadline, "no node claimed the job"
+            time.sleep(0.1)
+        holder = next(node for node in cluster.nodes[:2] if owner.startswith(f"{node.process.pid}@"))
+        holder.stop(signal.SIGKILL)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    other = cluster.b if holder is cluster.a else cluster.a
+    try:
+        survivor = other.client()
         deadline = time.monotonic() + 120
-        while (status := b.get_face_detection(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
-            assert time.monotonic() < deadline, "node B did not take the job over"
+        while (status := survivor.get_face_search(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+            assert time.monotonic() < deadline, "the other node did not take the job over"
             time.sleep(0.5)
         assert status["JobStatus"] == "SUCCEEDED", status.get("StatusMessage")
-        assert status["Faces"] and status["VideoMetadata"]["DurationMillis"] > 0
-        through_balancer = signed_client(cluster.balancer.url, retries=3)
-        assert through_balancer.get_face_detection(JobId=job_id)["Faces"] == status["Faces"]
+        assert status["VideoMetadata"]["DurationMillis"] > 0
+        assert _job_owner(cluster, job_id) is None
+        other.wait_ready()
+        _wait_for_the_balancer(cluster)
+        through_balancer = signed_client(cluster.balancer.url, retries=5)
+        assert through_balancer.get_face_search(JobId=job_id)["Persons"] == status["Persons"]
     finally:
-        cluster.a.start()
+        if holder is not None:
+            holder.start()
 
 
 def test_postgres_restart_mid_traffic_loses_no_acknowledged_write(cluster):
@@ -222,9 +267,14 @@ def test_postgres_restart_mid_traffic_loses_no_acknowledged_write(cluster):
     worker = threading.Thread(target=traffic)
     worker.start()
     try:
-        time.sleep(1.5)
+        deadline = time.monotonic() + 120
+        while not acknowledged:  # traffic flows
+            assert time.monotonic() < deadline and worker.is_alive()
+            time.sleep(0.1)
         cluster.postgres.stop(signal.SIGQUIT)  # immediate shutdown: every backend killed, WAL recovery at start, as after a crash
-        time.sleep(5.0)  # longer than a request waits for a connection (3 s)
+        while not errors:  # down until a request has met the outage, however slow the traffic
+            assert time.monotonic() < deadline, "no request met the database outage"
+            time.sleep(0.1)
         cluster.postgres.start()
         before_restart = len(acknowledged)
         deadline = time.monotonic() + 60
@@ -256,7 +306,10 @@ def test_killed_node_loses_nothing_it_acknowledged(cluster):
 
     worker = threading.Thread(target=traffic)
     worker.start()
-    time.sleep(2.0)
+    deadline = time.monotonic() + 120
+    while len(acknowledged) < 3:
+        assert time.monotonic() < deadline and worker.is_alive()
+        time.sleep(0.1)
     cluster.a.stop(signal.SIGKILL)
     worker.join()
     try:

@@ -12,6 +12,7 @@ import json
 import queue
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -394,36 +395,49 @@ def _remux_to_mov(source: Path, target: Path) -> None:
 
 def test_jobs_survive_a_crash_and_respect_the_limit(tmp_path):
     """MOV input; at most 2 jobs in progress; after ``kill -9`` finished results stay, unfinished jobs resume
-    at once (or fail with a message when both their spooled video and the object are gone)."""
+    at once (or fail with a message when both their spooled video and the object are gone).
+
+    No step depends on timing: while the test holds the metadata store's write lock, no face search
+    can end (its last step checks its collection in a write transaction of that store), so the two
+    jobs started meanwhile are provably in progress, both at the limit and at the kill."""
     (tmp_path / "buckets" / "videos").mkdir(parents=True)
     _remux_to_mov(CLIP, tmp_path / "buckets" / "videos" / "clip.mov")
     args = ("--s3-local-root", str(tmp_path / "buckets"), "--video-max-jobs", "2")
     video = {"S3Object": {"Bucket": "videos", "Name": "clip.mov"}}
     first = ServerProcess(tmp_path / "data", *args).start()
+    lock = None
     try:
         client = first.client()
-        done = client.start_face_detection(Video=video)["JobId"]
-        finished = wait_for(client.get_face_detection, done)
-        assert finished["JobStatus"] == "SUCCEEDED" and finished["Faces"]
+        client.create_collection(CollectionId="stage")
+        client.index_faces(CollectionId="stage", Image={"Bytes": image_bytes(LIN)}, ExternalImageId="lin")
+        done = client.start_face_search(CollectionId="stage", Video=video)["JobId"]
+        finished = wait_for(client.get_face_search, done)
+        assert finished["JobStatus"] == "SUCCEEDED" and finished["Persons"]
         assert finished["VideoMetadata"]["Format"] == "QuickTime / MOV"
-        running = client.start_face_detection(Video=video)["JobId"]
-        queued = client.start_face_detection(Video=video, FaceAttributes="ALL")["JobId"]
+        lock = sqlite3.connect(tmp_path / "data" / "rekollect.sqlite3", isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")  # held until the server is killed
+        running = client.start_face_search(CollectionId="stage", Video=video)["JobId"]
+        queued = client.start_face_search(CollectionId="stage", Video=video, FaceMatchThreshold=90)["JobId"]
         with pytest.raises(ClientError) as caught:
             client.start_face_detection(Video=video)
         assert error_code(caught) == "LimitExceededException"
-        assert client.get_face_detection(JobId=running)["JobStatus"] == "IN_PROGRESS"
+        assert client.get_face_search(JobId=running)["JobStatus"] == "IN_PROGRESS"
+        assert client.get_face_search(JobId=queued)["JobStatus"] == "IN_PROGRESS"
     finally:
         first.stop(signal.SIGKILL)
+        if lock is not None:
+            lock.execute("ROLLBACK")
+            lock.close()
     (tmp_path / "data" / "video-spool" / queued).unlink()
     (tmp_path / "buckets" / "videos" / "clip.mov").unlink()
 
     second = ServerProcess(tmp_path / "data", *args).start()
     try:
         client = second.client()
-        assert client.get_face_detection(JobId=done)["Faces"] == finished["Faces"]
-        resumed = wait_for(client.get_face_detection, running)
-        assert resumed["JobStatus"] == "SUCCEEDED" and resumed["Faces"] == finished["Faces"]
-        lost = client.get_face_detection(JobId=queued)
+        assert client.get_face_search(JobId=done)["Persons"] == finished["Persons"]
+        resumed = wait_for(client.get_face_search, running)
+        assert resumed["JobStatus"] == "SUCCEEDED" and resumed["Persons"] == finished["Persons"]
+        lost = client.get_face_search(JobId=queued)
         assert lost["JobStatus"] == "FAILED" and "no longer available" in lost["StatusMessage"]
     finally:
         second.stop()
