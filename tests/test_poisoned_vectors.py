@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import signal
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -192,3 +193,39 @@ def test_a_snapshot_holding_a_bad_vector_is_rebuilt_from_the_store(tmp_path, cap
     assert second.inner.size("faces/c") == 20
     assert second.inner.rejected_keys("faces/c", lambda rows: rule.usable(rows)) == []
     second.close()
+
+
+def test_the_api_stores_no_vector_its_face_model_would_not_produce(tmp_path, monkeypatch):
+    """The API's own write paths go through the same rules: a face model answering NaN stores nothing
+    (InternalServerError), and a quarantined face cannot join a user (FACE_NOT_FOUND)."""
+    from rekollect.config import Settings
+    from rekollect.errors import InternalServerError
+    from rekollect.operations import bind_operations
+    from rekollect.server import build_jobs, build_service, open_stores, shut_down
+
+    settings = Settings(data_dir=tmp_path / "data")
+    stores = open_stores(settings)
+    service = build_service(settings, stores)
+    videos, _ = build_jobs(settings, service, stores)
+    call = bind_operations(service, videos)
+    try:
+        call["CreateCollection"]({"CollectionId": "c"})
+        pack = service.packs.default
+        embed = pack.embed
+        monkeypatch.setattr(pack, "embed", lambda image, faces: embed(image, faces) * np.nan)
+        with pytest.raises(InternalServerError, match="Embedding: a vector with a NaN or infinite value"):
+            call["IndexFaces"]({"CollectionId": "c", "Image": {"Bytes": OBAMA}})
+        assert call["DescribeCollection"]({"CollectionId": "c"})["FaceCount"] == 0
+        monkeypatch.setattr(pack, "embed", embed)
+        good = call["IndexFaces"]({"CollectionId": "c", "Image": {"Bytes": OBAMA}})["FaceRecords"][0]["Face"]["FaceId"]
+        planted = plant(service.store, "c", 0, np.random.default_rng(1))
+        call["CreateUser"]({"CollectionId": "c", "UserId": "u"})
+        answer = call["AssociateFaces"]({"CollectionId": "c", "UserId": "u", "FaceIds": [good, *planted.values()]})
+        assert [face["FaceId"] for face in answer["AssociatedFaces"]] == [good]
+        assert {failure["FaceId"]: failure["Reasons"] for failure in answer["UnsuccessfulFaceAssociations"]} == {
+            face_id: ["FACE_NOT_FOUND"] for face_id in planted.values()
+        }
+        assert np.isfinite(service.store.get_user("c", "u").vector).all()
+    finally:
+        shut_down(service, threading.Event())
+

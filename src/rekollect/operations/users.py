@@ -85,8 +85,9 @@ def list_users(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
 def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
     """Associate faces with a user.
 
-    A face of another user fails with ``ASSOCIATED_TO_A_DIFFERENT_USER``, an unknown one with
-    ``FACE_NOT_FOUND``, and one whose Similarity to the user's existing vector is below
+    A face of another user fails with ``ASSOCIATED_TO_A_DIFFERENT_USER``, an unknown one (or one whose
+    stored vector is quarantined: ``core/index_sync.py``) with ``FACE_NOT_FOUND``, and one whose
+    Similarity to the user's existing vector is below
     ``UserMatchThreshold`` (default 75) with ``LOW_MATCH_CONFIDENCE`` and that Similarity as
     ``Confidence``. Faces already associated with this user are ignored. More than 100 faces per
     user is ``ServiceQuotaExceededException``.
@@ -99,9 +100,10 @@ def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, 
         user = service.user(cid, user_id)
         found = {face.face_id: face for face in service.store.get_faces(cid, request["FaceIds"])}
         associated, failed = [], []
+        rule = service.rule(collection)
         for face_id in dict.fromkeys(request["FaceIds"]):
             face = found.get(face_id)
-            if face is None:
+            if face is None or rule.problem(face.embedding) is not None:  # a quarantined face is not searchable
                 failed.append({"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]})
             elif face.user_id == user_id:
                 continue
