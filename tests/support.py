@@ -179,3 +179,35 @@ class MotoServer:
 def image_bytes(relative: str) -> bytes:
     """Bytes of a file in the shared data set."""
     return (FACES / relative).read_bytes()
+
+
+_MEASURED = """
+import os, sys
+from rekollect.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    with open("/proc/self/status") as status, open(os.environ["REKOLLECT_TEST_PEAK_FILE"], "w") as peak:
+        peak.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+"""
+"""``rekollect ARGS`` that writes its peak resident memory (``VmHWM``, KiB) to a file when it ends."""
+
+
+def run_measured(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> tuple[int, str, str, int]:
+    """``rekollect ARGS`` in a child process: exit status, stdout, stderr and peak RSS in bytes.
+
+    The peak is the child's own (``VmHWM`` of ``/proc/self/status``, read as it ends): the
+    ``ru_maxrss`` that ``wait4`` reports also counts the memory of the parent the child was forked
+    from (a test process holding a gigabyte), so it cannot bound a child's memory."""
+    peak_file = tmp_path / f"peak-{os.getpid()}-{time.monotonic_ns()}"
+    completed = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**(env or os.environ), "REKOLLECT_TEST_PEAK_FILE": str(peak_file)},
+    )
+    return completed.returncode, completed.stdout, completed.stderr, int(peak_file.read_text()) * 1024
+

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support import FACES, MotoServer
+from support import FACES, MotoServer, run_measured
 
 from rekollect.tools.client import DEFAULT_ENDPOINT, is_loopback, resolve_endpoint
 from rekollect.tools.sources import external_image_id, sanitize_external_image_id
@@ -260,15 +260,12 @@ def test_files_over_the_limit_are_not_read_and_odd_paths_are_refused(tmp_path):
     command = [sys.executable, "-m", "rekollect", "index", "--collection-id", "held", "--no-progress"]
     command += ["--endpoint-url", endpoint.url, "--state", str(tmp_path / "state.jsonl")]
     try:
-        with open(tmp_path / "stderr", "wb") as errors, open(tmp_path / "stdout", "wb") as output:
-            process = subprocess.Popen([*command, str(photos)], stdout=output, stderr=errors, env=env)
-            _, status, usage = os.wait4(process.pid, 0)
-        stderr, stdout = (tmp_path / "stderr").read_text(), (tmp_path / "stdout").read_text()
-        assert os.waitstatus_to_exitcode(status) == 1, stderr
+        status, stdout, stderr, peak = run_measured([*command[3:], str(photos)], tmp_path, env=env)
+        assert status == 1, stderr
         assert "FAILED " in stderr and "ImageTooLargeException: not sent: 1073741824 bytes" in stderr
         assert "\x1b" not in stderr + stdout and "\a" not in stderr + stdout and "\r" not in stderr
         assert "big\\x1b[2J\\r\\x07.jpg" in stderr
-        assert usage.ru_maxrss * 1024 < 512 << 20, "the large file was read"
+        assert peak < 512 << 20, "the large file was read"
         assert endpoint.answered == 1
 
         fifo = tmp_path / "pipe.jpg"

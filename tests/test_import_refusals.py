@@ -13,9 +13,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
-import os
 import struct
-import subprocess
 import sys
 import uuid
 import zipfile
@@ -25,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import run_measured
 
 from rekollect.backup import cli, transfer
 from rekollect.backup.archive import write_archive
@@ -409,26 +408,10 @@ def test_zip_damage_is_a_one_line_refusal(capsys, tmp_path):
 
 def peak_rss_of_import(tmp_path: Path, file: Path) -> tuple[int, str, int]:
     """``rekollect collection import`` of ``file`` in a child process: exit status, stderr, peak RSS in bytes."""
-    stderr = tmp_path / "stderr.txt"
-    with open(stderr, "wb") as errors:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rekollect",
-                "collection",
-                "import",
-                "--data-dir",
-                str(tmp_path / "data"),
-                "--input",
-                str(file),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, stderr.read_text(), usage.ru_maxrss * 1024
+    status, _, error, peak = run_measured(
+        ["collection", "import", "--data-dir", str(tmp_path / "data"), "--input", str(file)], tmp_path
+    )
+    return status, error, peak
 
 
 def test_a_manifest_bomb_is_refused_in_bounded_memory(tmp_path):

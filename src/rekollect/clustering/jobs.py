@@ -207,13 +207,10 @@ class _ProgressReporter:
 def _faces(service: FaceService, collection: CollectionRecord, *, include_associated: bool) -> list[FaceRecord]:
     """Every face of the collection in storage order, without those associated with a user unless
     asked, and without those whose stored vector breaks the model's rule (never given to FAISS)."""
-    rule = service.rule(collection)
     pages = every_item(lambda after: service.store.list_faces(collection.collection_id, after, _PAGE))
-    return [
-        face
-        for face in pages
-        if (include_associated or face.user_id is None) and rule.problem(face.embedding) is None
-    ]
+    faces = [face for face in pages if include_associated or face.user_id is None]
+    usable = service.rule(collection).usable_each([face.embedding for face in faces])
+    return [face for face, ok in zip(faces, usable, strict=True) if ok]
 
 
 def _cluster_payload(number: int, cluster: Cluster, faces: list[FaceRecord], pack: FaceAnalyzer) -> dict[str, Any]:

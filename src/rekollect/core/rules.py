@@ -86,6 +86,12 @@ class VectorRule:
         low = self.norm[0] if kind == "faces" else 0.0
         return np.isfinite(vectors).all(axis=1) & (norms >= low) & (norms <= self.norm[1])
 
+    def usable_each(self, vectors: list[np.ndarray], kind: str = "faces") -> list[bool]:
+        """``usable`` for a list of ``(d,)`` vectors that may differ in length."""
+        if all(len(vector) == self.size for vector in vectors) and vectors:
+            return self.usable(np.stack(vectors), kind).tolist()
+        return [self.problem(vector, kind) is None for vector in vectors]
+
     def problems(self, vectors: np.ndarray, kind: str = "faces") -> list[str | None]:
         """``problem`` for each row of the ``(n, d)`` ``vectors``."""
         vectors = np.asarray(vectors)
