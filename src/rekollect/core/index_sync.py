@@ -164,36 +164,33 @@ class SyncedIndex:
                 latest.setdefault(change.space, {})[change.key] = change.vector
         for space, entries in latest.items():
             self._dirty.add(space)
-            present = {key: vector for key, vector in entries.items() if vector is not None}
-            usable = dict(self._usable(space, list(present.items())))
+            keys, matrix = self._usable(space, [(key, vector) for key, vector in entries.items() if vector is not None])
+            usable = set(keys)
             self.inner.remove(space, [key for key in entries if key not in usable])
-            added = {key: vector for key, vector in usable.items() if not _same(self.inner.get(space, key), vector)}
-            if added:
-                self.inner.add(space, list(added), np.stack(list(added.values())))
+            fresh = [row for row, key in enumerate(keys) if not _same(self.inner.get(space, key), matrix[row])]
+            if fresh:
+                self.inner.add(space, [keys[row] for row in fresh], matrix[fresh])
 
-    def _usable(self, space: str, rows: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
-        """The ``(key, vector)`` rows that follow ``space``'s rule; one WARNING for each other row."""
-        if not rows:
-            return []
+    def _usable(self, space: str, rows: list[tuple[str, np.ndarray]]) -> tuple[list[str], np.ndarray]:
+        """The keys of the ``(key, vector)`` rows that follow ``space``'s rule and their ``(n, d)``
+        vectors (stacked once); one WARNING for each other row."""
         kind, _, collection_id = space.partition("/")
         rule = self._rule(space)
-        if rule is None and self.rules is not None:
-            return []  # the collection is gone, or its face model is not held here: nothing to search
-        if rule is None:
-            size = self.inner.dimension(space) or len(rows[0][1])
-            problems = [
-                None
-                if len(vector) == size and np.isfinite(vector).all()
-                else f"a vector of {len(vector)} values, not all finite, or not of the space's {size}"
-                for _, vector in rows
-            ]
+        if not rows or (rule is None and self.rules is not None):
+            return [], np.zeros((0, 0), np.float32)  # nothing, or a collection gone or of a model not held here
+        keys, vectors = [key for key, _ in rows], [vector for _, vector in rows]
+        size = rule.size if rule is not None else self.inner.dimension(space) or len(vectors[0])
+        uniform = all(len(vector) == size for vector in vectors)
+        matrix = np.stack(vectors) if uniform else None
+        if rule is not None:
+            problems = rule.problems(matrix, kind) if matrix is not None else [rule.problem(v, kind) for v in vectors]
         else:
-            sizes = {len(vector) for _, vector in rows}
-            if sizes == {rule.size}:
-                problems = rule.problems(np.stack([vector for _, vector in rows]), kind)
-            else:
-                problems = [rule.problem(vector, kind) for _, vector in rows]
-        for (key, _), problem in zip(rows, problems, strict=True):
+            problems = [
+                None if len(vector) == size and np.isfinite(vector).all() else "not finite, or not of the space's length"
+                for vector in vectors
+            ]
+        kept = [row for row, problem in enumerate(problems) if problem is None]
+        for key, problem in zip(keys, problems, strict=True):
             if problem is not None:
                 log.warning(
                     "quarantined %s %s of collection %s: its stored vector is unusable (%s); it is left out of"
@@ -203,7 +200,9 @@ class SyncedIndex:
                     collection_id,
                     problem,
                 )
-        return [row for row, problem in zip(rows, problems, strict=True) if problem is None]
+        if matrix is not None and len(kept) == len(keys):
+            return keys, matrix
+        return [keys[row] for row in kept], np.stack([vectors[row] for row in kept]) if kept else np.zeros((0, size))
 
     def _rule(self, space: str) -> VectorRule | None:
         """``space``'s rule (looked up once per space until the space is dropped)."""
@@ -270,9 +269,9 @@ class SyncedIndex:
     def _fill(self, space: str, rows: list[tuple[str, np.ndarray]]) -> None:
         """Replace ``space`` with its usable ``rows`` in one ``add`` (so the IVF, if any, is trained once)."""
         self.inner.drop(space)
-        rows = self._usable(space, rows)
-        if rows:
-            self.inner.add(space, [key for key, _ in rows], np.stack([vector for _, vector in rows]))
+        keys, matrix = self._usable(space, rows)
+        if keys:
+            self.inner.add(space, keys, matrix)
 
     def _load_snapshot(self) -> bool:
         """Load the spaces of ``manifest.json``; ``False`` (index left empty) if missing or unusable.
