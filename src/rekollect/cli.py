@@ -27,7 +27,7 @@ flag                     variable                         default
 ``--workers``            ``REKOLLECT_WORKERS``            ``1`` server process
 ``--ann-threshold``      ``REKOLLECT_ANN_THRESHOLD``      ``20000`` vectors per collection
 ``--vision-threads``     ``REKOLLECT_VISION_THREADS``     ``0``: cores available / workers
-``--face-model-version`` ``REKOLLECT_FACE_MODEL_VERSION`` ``2.0`` for new collections
+``--face-model-version`` ``REKOLLECT_FACE_MODEL_VERSION`` ``2.1`` for new collections
 ``--database-url``       ``REKOLLECT_DATABASE_URL``       none: SQLite in the data directory
 ``--snapshot-url``       ``REKOLLECT_SNAPSHOT_URL``       none: index snapshots only on local disk
 ``--job-lease``          ``REKOLLECT_JOB_LEASE``          ``30`` seconds a video job is held
@@ -87,7 +87,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     serve.add_argument("--workers", type=int, default=int(_env("WORKERS", "1") or 1))
     serve.add_argument("--ann-threshold", type=int, default=int(_env("ANN_THRESHOLD", "20000") or 20000))
     serve.add_argument("--vision-threads", type=int, default=int(_env("VISION_THREADS", "0") or 0))
-    serve.add_argument("--face-model-version", choices=FACE_MODEL_VERSIONS, default=_env("FACE_MODEL_VERSION", "2.0"))
+    serve.add_argument("--face-model-version", choices=FACE_MODEL_VERSIONS, default=_env("FACE_MODEL_VERSION", "2.1"))
     serve.add_argument("--database-url", default=_env("DATABASE_URL"), help="postgresql://... for several nodes")
     serve.add_argument("--snapshot-url", default=_env("SNAPSHOT_URL"), help="s3://bucket/prefix for index snapshots")
     serve.add_argument("--job-lease", type=float, default=float(_env("JOB_LEASE", "30") or 30))

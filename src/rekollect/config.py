@@ -8,8 +8,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FACE_MODEL_VERSIONS = ("1.0", "2.0")
-"""Face models a server holds (``vision/packs.py``): 1.0 is dlib's, 2.0 YuNet + SFace."""
+FACE_MODEL_VERSIONS = ("1.0", "2.0", "2.1")
+"""Face models a server holds (``vision/packs.py``): 1.0 is dlib's, 2.0 YuNet + SFace, 2.1 the same
+networks with Similarity on the false-match-rate scale."""
 
 LOG_FORMATS = ("text", "json")
 """``--log-format``: lines of text, or one JSON object a line (``server.configure_logging``)."""
@@ -74,7 +75,7 @@ class Settings:
     workers: int = 1
     ann_threshold: int = 20_000
     vision_threads: int = 0
-    face_model_version: str = "2.0"
+    face_model_version: str = "2.1"
     accept_data_loss: bool = False
     database_url: str | None = None
     snapshot_url: str | None = None

@@ -44,6 +44,7 @@ from .storage.sqlite import SqliteStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.attributes.model_files import models_dir
+from .vision.calibrated_pack import CalibratedFaceAnalyzer
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
@@ -87,7 +88,8 @@ def open_stores(settings: Settings) -> Stores:
 def build_service(settings: Settings, stores: Stores) -> FaceService:
     """The face service on ``stores``: a tiered in-memory index following the store's change log
     (snapshots in ``<data-dir>/index``, shared through ``snapshot_url`` when set), face models 1.0
-    (dlib) and 2.0 (YuNet + SFace, the default for new collections), local or S3 objects."""
+    (dlib), 2.0 (YuNet + SFace) and 2.1 (2.0's networks, Similarity on the false-match-rate scale;
+    the default for new collections), local or S3 objects."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     objects: ObjectSource
     if settings.s3_endpoint_url:
@@ -111,10 +113,11 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
     )
     threads = settings.vision_threads or cores
     dlib_pack = DlibFaceAnalyzer(threads=threads)
+    zoo_pack = ZooFaceAnalyzer(dlib_pack, threads=threads)
     service = FaceService(
         store=stores.metadata,
         index=index,
-        packs=ModelPacks([dlib_pack, ZooFaceAnalyzer(dlib_pack, threads=threads)], default=settings.face_model_version),
+        packs=ModelPacks([dlib_pack, zoo_pack, CalibratedFaceAnalyzer(zoo_pack)], default=settings.face_model_version),
         objects=objects,
         tokens=stores.tokens,
         arn_prefix=arn_prefix(settings),

@@ -1,12 +1,13 @@
-"""``rekollect collection export|import``: back up one collection of a data directory, or restore one.
+"""``rekollect collection export|import|upgrade``: back up one collection of a data directory, restore
+one, or move one to a newer face model that reads its vectors as they are (``upgrade.py``).
 
-Both run beside the data, on the SQLite store of ``--data-dir`` (same default and
+All three run beside the data, on the SQLite store of ``--data-dir`` (same default and
 ``REKOLLECT_DATA_DIR`` as ``rekollect serve``) or, with ``--database-url`` (``REKOLLECT_DATABASE_URL``),
 on the PostgreSQL database several nodes share, and are safe while servers run on it: an export
-reads one consistent snapshot; an import is one transaction, which the running server's index
-follows at its next search. ``--region`` and ``--account-id`` (``REKOLLECT_REGION``,
+reads one consistent snapshot; an import or upgrade is one transaction, which the running server's
+index follows at its next search. ``--region`` and ``--account-id`` (``REKOLLECT_REGION``,
 ``REKOLLECT_ACCOUNT_ID``, same defaults as ``serve``) form the imported collection's ARN and must be
-the target server's. A refused import or export exits with status 1 and says why on standard error.
+the target server's. A refused command exits with status 1 and says why on standard error.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from ..storage.postgres_db import PostgresDatabase
 from ..storage.sqlite import SqliteStore
 from .archive import BackupError
 from .transfer import export_collection, import_collection
+from .upgrade import upgrade_collection
 
 STORE_FILE = "rekollect.sqlite3"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rekollect collection", description="back up or restore one collection")
+    parser = argparse.ArgumentParser(
+        prog="rekollect collection", description="back up, restore or upgrade one collection"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     data_dir = Path(os.environ.get("REKOLLECT_DATA_DIR") or default_data_dir())
     export = commands.add_parser("export", help="write a collection to a backup file")
@@ -48,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--region", default=os.environ.get("REKOLLECT_REGION", "us-east-1"))
     restore.add_argument("--account-id", default=os.environ.get("REKOLLECT_ACCOUNT_ID", "000000000000"))
+    upgrade = commands.add_parser("upgrade", help="move a face model 2.0 collection to 2.1 without re-indexing")
+    upgrade.add_argument("--data-dir", type=Path, default=data_dir)
+    upgrade.add_argument("--database-url", default=database_url, help="postgresql://... (instead of --data-dir)")
+    upgrade.add_argument("--collection-id", required=True)
     return parser
 
 
@@ -62,6 +70,12 @@ def main(argv: Sequence[str]) -> None:
             print(
                 f"exported collection {args.collection_id} ({files['faces.jsonl']['Records']} faces,"
                 f" {files['users.jsonl']['Records']} users) to {args.output}"
+            )
+        elif args.command == "upgrade":
+            upgraded = upgrade_collection(store, args.collection_id)
+            print(
+                f"collection {upgraded.collection_id} moved from face model {upgraded.from_version} to"
+                f" {upgraded.to_version} ({upgraded.users} user vectors made again)"
             )
         else:
             summary = import_collection(
@@ -91,6 +105,6 @@ def _open_store(args: argparse.Namespace) -> SqliteStore | PostgresStore:
         except StartupRefused as error:
             raise SystemExit(f"rekollect collection {args.command}: {error}") from None
     store_path = args.data_dir / STORE_FILE
-    if args.command == "export" and not store_path.is_file():
-        raise SystemExit(f"rekollect collection export: no store at {store_path}")
+    if args.command in ("export", "upgrade") and not store_path.is_file():
+        raise SystemExit(f"rekollect collection {args.command}: no store at {store_path}")
     return SqliteStore(store_path)

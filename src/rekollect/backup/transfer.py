@@ -23,12 +23,15 @@ from typing import Any
 import numpy as np
 
 from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, every_item
+from ..vision.calibrated_pack import CalibratedFaceAnalyzer
 from ..vision.dlib_pack import DlibFaceAnalyzer
 from ..vision.packs import ModelPacks
 from ..vision.zoo_pack import ZooFaceAnalyzer
 from .archive import Archive, BackupError, decode_vector, encode_vector, write_archive
 
-EMBEDDING_SIZES = {pack.model_version: pack.embedding_size for pack in (DlibFaceAnalyzer, ZooFaceAnalyzer)}
+EMBEDDING_SIZES = {
+    pack.model_version: pack.embedding_size for pack in (DlibFaceAnalyzer, ZooFaceAnalyzer, CalibratedFaceAnalyzer)
+}
 """Values per embedding of each face model a server holds (the packs ``server.build_service`` loads)."""
 
 COLLECTION_ID = re.compile(r"[a-zA-Z0-9_.\-]{1,255}")

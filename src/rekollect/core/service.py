@@ -108,12 +108,18 @@ class FaceService:
         return record
 
     def recompute_user_vector(self, collection_id: str, user_id: str) -> np.ndarray | None:
-        """Store the user's vector, the centroid of its faces' embeddings (``None`` without faces).
+        """Store the user's vector, made from its faces' embeddings by the collection's face model
+        (``FaceAnalyzer.user_vector``); ``None`` without faces.
 
-        Call inside ``store.atomic()``; then ``index_user`` once committed.
+        Call inside ``store.atomic()``; then ``index_user`` once committed. The collection is read
+        again inside that transaction, so a ``rekollect collection upgrade`` committed meanwhile is
+        followed.
         """
         faces = self.store.list_faces(collection_id, None, MAX_FACES_PER_USER, user_id=user_id).items
-        vector = np.mean([face.embedding for face in faces], axis=0).astype(np.float32) if faces else None
+        vector = None
+        if faces:
+            pack = self.pack(self.collection(collection_id))
+            vector = pack.user_vector(np.stack([face.embedding for face in faces]))
         self.store.set_user_vector(collection_id, user_id, vector)
         return vector
 

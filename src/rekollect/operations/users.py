@@ -1,9 +1,11 @@
 """User operations: CreateUser, DeleteUser, ListUsers, AssociateFaces, DisassociateFaces,
 SearchUsers, SearchUsersByImage (AWS Rekognition API Reference, "Searching faces in a collection").
 
-A user gathers up to 100 faces of one person. Its search vector is the centroid (mean) of its
-faces' embeddings, recomputed in the same transaction as every association change; SearchUsers*
-search those vectors with the same distance-to-Similarity map as faces.
+A user gathers up to 100 faces of one person. Its search vector is made from its faces'
+embeddings by the collection's face model (``FaceAnalyzer.user_vector``: their mean for 1.0 and
+2.0; for 2.1 their unit mean scaled to the number of faces, so that a user's Similarity has the
+false-match rate a face's has), recomputed in the same transaction as every association change;
+SearchUsers* search those vectors with the collection's distance-to-Similarity map.
 
 ``UserStatus`` is ``CREATED`` for a user without faces and ``ACTIVE`` once it has some. Rekognition
 reports ``UPDATING`` while it rebuilds a user vector in the background; here the vector is rebuilt

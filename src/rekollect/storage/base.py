@@ -127,6 +127,11 @@ class MetadataStore(Protocol):
         """Collections in creation order, starting after cursor ``after``."""
         ...
 
+    def set_face_model_version(self, collection_id: str, version: str) -> None:
+        """Record that the collection and every face of it are now on face model ``version``
+        (``rekollect collection upgrade``); ``ResourceNotFoundException`` without the collection."""
+        ...
+
     def get_tags(self, collection_id: str) -> dict[str, str]:
         """Tags of a collection."""
         ...

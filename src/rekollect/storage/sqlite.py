@@ -204,6 +204,12 @@ class SqliteStore:
             ).fetchone()
         return None if row is None else collection_of(row)
 
+    def set_face_model_version(self, collection_id: str, version: str) -> None:
+        with self._db.transaction() as db:
+            _require_collection(db, collection_id)
+            db.execute("UPDATE collections SET face_model_version = ? WHERE collection_id = ?", (version, collection_id))
+            db.execute("UPDATE faces SET model_version = ? WHERE collection_id = ?", (version, collection_id))
+
     def delete_collection(self, collection_id: str) -> bool:
         with self._db.transaction() as db:
             deleted = db.execute("DELETE FROM collections WHERE collection_id = ?", (collection_id,)).rowcount

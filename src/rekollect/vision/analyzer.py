@@ -67,3 +67,14 @@ class FaceAnalyzer(Protocol):
     def distance_at(self, similarity: float) -> float:
         """Largest distance whose ``similarity`` is still ≥ the given 0–100 value (inverse map)."""
         ...
+
+    def user_vector(self, embeddings: np.ndarray) -> np.ndarray:
+        """The ``(embedding_size,)`` float32 search vector of a user whose faces have the
+        ``(k, embedding_size)`` ``embeddings`` (k ≥ 1)."""
+        ...
+
+
+def mean_vector(embeddings: np.ndarray) -> np.ndarray:
+    """The centroid of ``(k, d)`` embeddings as ``(d,)`` float32: the user vector of face models 1.0
+    and 2.0 (for unit vectors its length shrinks below 1 as the faces differ)."""
+    return np.mean(embeddings, axis=0).astype(np.float32)

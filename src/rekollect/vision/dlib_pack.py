@@ -44,7 +44,7 @@ import dlib
 import numpy as np
 
 from ..cores import available_cores
-from .analyzer import DetectedFace
+from .analyzer import DetectedFace, mean_vector
 from .blazeface import BlazeFaceProposer, Proposal
 from .boxes import Box, landmark_box, overlap
 from .dlib_resnet_weights import CHIP_SIZE
@@ -173,6 +173,10 @@ class DlibFaceAnalyzer:
     def distance_at(self, similarity: float) -> float:
         """Inverse of ``similarity``: ``d = 0.689 + 0.05 * ln(100 / s - 1)``; every distance for s ≤ 0."""
         return _SIMILARITY.distance_at(similarity)
+
+    def user_vector(self, embeddings: np.ndarray) -> np.ndarray:
+        """The mean of the user's ``(k, d)`` face embeddings (``mean_vector``)."""
+        return mean_vector(embeddings)
 
 
 @functools.cache

@@ -32,7 +32,7 @@ import dlib
 import numpy as np
 
 from ..cores import available_cores
-from .analyzer import DetectedFace
+from .analyzer import DetectedFace, mean_vector
 from .dlib_pack import DlibFaceAnalyzer, shape_predictor
 from .sface import SFaceEmbedder, align
 from .similarity import LogisticSimilarity
@@ -121,6 +121,10 @@ class ZooFaceAnalyzer:
     def distance_at(self, similarity: float) -> float:
         """Inverse of ``similarity``; every distance for s ≤ 0."""
         return _SIMILARITY.distance_at(similarity)
+
+    def user_vector(self, embeddings: np.ndarray) -> np.ndarray:
+        """The mean of the user's ``(k, d)`` face embeddings (``mean_vector``)."""
+        return mean_vector(embeddings)
 
 
 def _mirror_averaged_fit(predictor: dlib.shape_predictor, image: np.ndarray, start: dlib.rectangle) -> np.ndarray:
