@@ -35,12 +35,13 @@ from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
 from .startup import StartupRefused
 from .storage.base import MetadataStore
-from .storage.jobs import JobStore, SqliteJobStore
+from .storage.jobs import JobStore
 from .storage.postgres import PostgresStore
 from .storage.postgres_db import PostgresDatabase
 from .storage.postgres_jobs import PostgresJobStore
 from .storage.snapshot_mirror import SnapshotMirror
 from .storage.sqlite import SqliteStore
+from .storage.sqlite_jobs import SqliteJobStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.attributes.model_files import models_dir
