@@ -169,7 +169,7 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     service = build_service(settings, stores)
     videos, clustering = build_jobs(settings, service, stores)
     stop = threading.Event()
-    if stores.follow_changes is not None and isinstance(service.index, SyncedIndex):
+    if stores.follow_changes is not None:
         follow = functools.partial(stores.follow_changes, service.index.sync, stop)
         threading.Thread(target=follow, name="change-log", daemon=True).start()
     metrics = WireMetrics(
@@ -186,7 +186,7 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
         guard=guard,
         metrics=metrics,
         on_shutdown=lambda: shut_down(service, stop),
-        extra_routes=[health_route(service.index)] if isinstance(service.index, SyncedIndex) else [],
+        extra_routes=[health_route(service.index)],
     )
     app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
     return app
@@ -216,8 +216,7 @@ def shut_down(service: FaceService, stop: threading.Event) -> None:
     """Stop following the change log and write the last index snapshot (snapshot-writer process),
     as the README promises at shutdown."""
     stop.set()
-    if isinstance(service.index, SyncedIndex):
-        service.index.close()
+    service.index.close()
 
 
 _WORKER_SETTINGS = "REKOLLECT_WORKER_SETTINGS"

@@ -17,8 +17,9 @@ from typing import Any
 
 from ..core.face_details import bounding_box, face_detail, face_member
 from ..core.quality_filter import INDEX_DEFAULT, SEARCH_DEFAULT, filter_faces
-from ..core.service import FaceService, faces_space
+from ..core.service import FaceService
 from ..errors import InvalidParameterException
+from ..spaces import faces_space
 from ..storage.base import FaceRecord
 from ..tallies import tally
 
@@ -63,17 +64,10 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
         ]
         # The duplicate check and the insert share one store transaction, so two server processes
         # indexing the same image at once cannot both store it.
-        with service.lock:
-            with service.store.atomic():
-                stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
-                if stored is None:
-                    service.store.add_faces(collection.collection_id, image.sha256, new_records)
+        with service.writing():
+            stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
             if stored is None:
-                service.index.add(
-                    faces_space(collection.collection_id),
-                    [record.face_id for record in new_records],
-                    embeddings,
-                )
+                service.store.add_faces(collection.collection_id, image.sha256, new_records)
                 stored = new_records
     return {
         "FaceRecords": [
@@ -114,19 +108,17 @@ def delete_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
     collection = service.collection(request["CollectionId"])
     cid = collection.collection_id
     requested = list(dict.fromkeys(request["FaceIds"]))
-    with service.lock:
-        with service.store.atomic():  # no AssociateFaces in any process between the check and the delete
-            found = {face.face_id: face for face in service.store.get_faces(cid, requested)}
-            failed = [
-                {"FaceId": face_id, "UserId": found[face_id].user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
-                if face_id in found
-                else {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
-                for face_id in requested
-                if face_id not in found or found[face_id].user_id is not None
-            ]
-            deletable = [face_id for face_id in requested if face_id in found and found[face_id].user_id is None]
-            deleted = service.store.delete_faces(cid, deletable)
-        service.index.remove(faces_space(cid), deleted)
+    with service.writing():  # no AssociateFaces in any process between the check and the delete
+        found = {face.face_id: face for face in service.store.get_faces(cid, requested)}
+        failed = [
+            {"FaceId": face_id, "UserId": found[face_id].user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
+            if face_id in found
+            else {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
+            for face_id in requested
+            if face_id not in found or found[face_id].user_id is not None
+        ]
+        deletable = [face_id for face_id in requested if face_id in found and found[face_id].user_id is None]
+        deleted = service.store.delete_faces(cid, deletable)
     return {"DeletedFaces": deleted, "UnsuccessfulFaceDeletions": failed}
 
 

@@ -49,7 +49,7 @@ def create_user(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             raise ConflictException(f"The user id: {user_id} already exists in collection {collection.collection_id}")
         return {}
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "CreateUser", request, action)
     return response
 
@@ -64,9 +64,8 @@ def delete_user(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             raise ResourceNotFoundException(f"The user id: {user_id} does not exist")
         return {}
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "DeleteUser", request, action)
-        service.index_user(collection.collection_id, user_id, None)
     return response
 
 
@@ -137,9 +136,8 @@ def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, 
             "UserStatus": status,
         }
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "AssociateFaces", request, action)
-        _sync_user_index(service, cid, user_id)
     return response
 
 
@@ -171,9 +169,8 @@ def disassociate_faces(service: FaceService, request: dict[str, Any]) -> dict[st
             "UserStatus": "ACTIVE" if user.face_count - len(removed) else "CREATED",
         }
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "DisassociateFaces", request, action)
-        _sync_user_index(service, cid, user_id)
     return response
 
 
@@ -243,7 +240,3 @@ def _user_matches(
         for user, similarity in matches
     ]
 
-
-def _sync_user_index(service: FaceService, collection_id: str, user_id: str) -> None:
-    user = service.store.get_user(collection_id, user_id)
-    service.index_user(collection_id, user_id, None if user is None else user.vector)
