@@ -44,7 +44,6 @@ from .storage.sqlite import SqliteStore
 from .storage.sqlite_jobs import SqliteJobStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
-from .vision.attributes.model_files import models_dir
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
@@ -79,8 +78,8 @@ def open_stores(settings: Settings) -> Stores:
             store, PostgresJobStore(database), TokenSigner(store.secret("pagination", KEY_BYTES)), store.follow_changes
         )
     return Stores(
-        SqliteStore(settings.data_dir / "rekollect.sqlite3"),
-        SqliteJobStore(settings.data_dir / "jobs.sqlite3"),
+        SqliteStore(settings.store_path),
+        SqliteJobStore(settings.jobs_path),
         TokenSigner.for_data_dir(settings.data_dir),
     )
 
@@ -118,7 +117,7 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
         packs=ModelPacks([dlib_pack, ZooFaceAnalyzer(dlib_pack, threads=threads)], default=settings.face_model_version),
         objects=objects,
         tokens=stores.tokens,
-        arn_prefix=arn_prefix(settings),
+        arn_prefix=settings.arn_prefix,
     )
     index.open()
     return service
@@ -150,15 +149,10 @@ def build_guard(settings: Settings) -> RequestGuard:
         raise SystemExit(f"cannot load credentials: {error}") from None
     return RequestGuard(
         credentials,
-        arn_prefix(settings),
+        settings.arn_prefix,
         settings.region,
         max_clock_skew=dt.timedelta(seconds=settings.max_clock_skew_seconds),
     )
-
-
-def arn_prefix(settings: Settings) -> str:
-    """``arn:aws:rekognition:<region>:<account>:`` for this server's resources."""
-    return f"arn:aws:rekognition:{settings.region}:{settings.account_id}:"
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
@@ -188,7 +182,7 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
         on_shutdown=lambda: shut_down(service, stop),
         extra_routes=[health_route(service.index)],
     )
-    app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
+    app.mount("/console", console_app(settings.models_dir))  # static pages; the API they call is guarded as always
     return app
 
 
@@ -255,7 +249,7 @@ def check_data_dir(settings: Settings) -> None:
     if settings.database_url:
         return  # each node checks its own snapshot against the shared database
     TokenSigner.for_data_dir(settings.data_dir)
-    store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
+    store = SqliteStore(settings.store_path)
     try:
         with contextlib.suppress(OSError, ValueError):  # a damaged snapshot is only rebuilt
             manifest = read_manifest(settings.data_dir / "index")
