@@ -31,6 +31,7 @@ from .gauges import ServiceGauges
 from .health import health_route
 from .index.tiered import TieredIndex
 from .operations import TALLIES, bind_extension_operations, bind_operations
+from .operations.video import result_of as video_result_of
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
 from .startup import StartupRefused
@@ -130,6 +131,7 @@ def build_jobs(settings: Settings, service: FaceService, stores: Stores) -> tupl
         stores.jobs,
         settings.data_dir / "video-spool",
         Notifier(settings.sns_endpoint_url, settings.video_webhook_url),
+        result_of=video_result_of,
         sample_rate=settings.video_sample_rate,
         max_jobs=settings.video_max_jobs,
         analysis_threads=max(1, available_cores() // settings.workers),

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from ..core.face_details import face_detail
 from ..core.idempotency import run_once
 from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
 from ..core.service import MAX_FACES_PER_USER, FaceService
@@ -27,6 +26,7 @@ from ..errors import (
     ServiceQuotaExceededException,
 )
 from ..storage.base import CollectionRecord, UserRecord
+from .face_details import face_detail
 
 DEFAULT_USER_MATCH_THRESHOLD = 80.0
 DEFAULT_ASSOCIATION_THRESHOLD = 75.0
@@ -214,12 +214,12 @@ def search_users_by_image(service: FaceService, request: dict[str, Any]) -> dict
         "UserMatches": [],
         "UnsearchedFaces": [
             {"FaceDetails": face_detail(face, image), "Reasons": reasons}
-            for face, reasons in sorted(unsearched, key=lambda item: item[0].area, reverse=True)
+            for face, reasons in sorted(unsearched, key=lambda item: item[0].face.area, reverse=True)
         ],
     }
     if kept:
         searched = kept[0]
-        vector = pack.embed(image.pixels, [searched])[0]
+        vector = pack.embed(image.pixels, [searched.face])[0]
         response["SearchedFace"] = {"FaceDetail": face_detail(searched, image)}
         response["UserMatches"] = _user_matches(service, collection, vector, request, None)
     return response
