@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import tarfile
 import time
-from io import BytesIO
 from pathlib import Path
 
 import pytest
-from support import FACES, REPO, ServerProcess, image_bytes
+from support import FACES, ServerProcess, image_bytes, release_source
 
 PREVIOUS_RELEASE = "4a016275923cec160a8a2b2996efe4b5d58ba4d7"
 """The last commit on main before face model 2.0."""
@@ -27,17 +24,6 @@ PREVIOUS_RELEASE = "4a016275923cec160a8a2b2996efe4b5d58ba4d7"
 
 RELEASE_BEFORE_JOB_QUEUE = "204b01814a1b6e02b7368983763f978595889be7"
 """The last commit on main before video jobs were claimed under leases (``jobs.sqlite3`` schema 0)."""
-
-
-def release_source(commit: str, root: Path) -> Path:
-    """The ``src`` folder of ``commit``, taken from this repository's history, under ``root``."""
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "src"], capture_output=True, check=False)
-    assert archive.returncode == 0, (
-        f"commit {commit} is not in this clone ({archive.stderr.decode().strip()}): clone with history"
-    )
-    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
-        tar.extractall(root, filter="data")
-    return root / "src"
 
 
 @pytest.fixture(scope="module")
