@@ -20,6 +20,7 @@ order their faces were indexed in for images.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -65,7 +66,8 @@ class Statements:
 
     def many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         """Run a statement once for each parameter row."""
-        self.connection.cursor().executemany(self._translate(sql), list(rows))
+        with contextlib.closing(self.connection.cursor()) as cursor:
+            cursor.executemany(self._translate(sql), list(rows))
 
 
 @functools.lru_cache(maxsize=1024)
