@@ -1,12 +1,13 @@
 """``SqlStore``: the metadata store written once, in SQL that SQLite and PostgreSQL both run.
 
 Every statement here is plain SQL both databases accept (``ON CONFLICT … DO NOTHING RETURNING``
-and ``RETURNING`` need SQLite 3.35 or later), with ``?`` placeholders. What truly differs between the two is a small
-``SqlDatabase``, the dialect: how a connection, a write transaction and a read snapshot are had;
-how a list parameter is matched ("any of": ``json_each`` in SQLite, ``= ANY`` in PostgreSQL); the
-SQL for "now"; and one planner hint SQLite needs. The tables, change-log triggers and migrations each database is opened with
-live beside its dialect (``sqlite.py``, ``postgres_schema.py``); ``docs/storage.md`` says why
-this is hand-written rather than SQLAlchemy Core (measured).
+and ``RETURNING`` need SQLite 3.35 or later), with ``?`` placeholders. What truly differs between
+the two is a small ``SqlDatabase``, the dialect: how a connection, a write transaction and a read
+snapshot are had; how a list parameter is matched ("any of": ``json_each`` in SQLite, ``= ANY`` in
+PostgreSQL); the SQL for "now"; and one planner hint SQLite needs. The tables, change-log triggers
+and migrations each database is opened with live beside its dialect (``sqlite.py``,
+``postgres_schema.py``); ``docs/storage.md`` says why this is hand-written rather than SQLAlchemy
+Core (measured).
 
 Semantics (``MetadataStore``): each public method is one transaction, or joins the caller's
 ``atomic()``; each write inside a collection checks in its own transaction that the collection
