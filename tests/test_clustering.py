@@ -28,7 +28,8 @@ from rekollect.clustering import graph
 from rekollect.clustering.graph import cluster_vectors
 from rekollect.clustering.jobs import FACE_CLUSTERING, ClusteringJobs
 from rekollect.errors import IdempotentParameterMismatchException, LimitExceededException
-from rekollect.storage.jobs import IN_PROGRESS, JobRecord, SqliteJobStore
+from rekollect.storage.jobs import IN_PROGRESS, JobRecord
+from rekollect.storage.sqlite_jobs import SqliteJobStore
 from rekollect.wire.service_model import DATA_PATH
 
 PHOTOS = {

@@ -16,13 +16,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import time
-from io import BytesIO
 from pathlib import Path
 
 import pytest
-from support import FACES, REPO, ServerProcess, image_bytes
+from support import FACES, ServerProcess, image_bytes, release_source
 
 from rekollect.vision.calibrated_pack import SIMILARITY as SIMILARITY_2_1
 from rekollect.vision.zoo_pack import _SIMILARITY as ZOO_SIMILARITY
@@ -36,17 +34,6 @@ RELEASE_BEFORE_JOB_QUEUE = "204b01814a1b6e02b7368983763f978595889be7"
 
 RELEASE_BEFORE_2_1 = "1a3e4407d842f3117e9bba640bef095571bbba3e"
 """The last commit on main before face model 2.1 (new collections got 2.0)."""
-
-
-def release_source(commit: str, root: Path) -> Path:
-    """The ``src`` folder of ``commit``, taken from this repository's history, under ``root``."""
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "src"], capture_output=True, check=False)
-    assert archive.returncode == 0, (
-        f"commit {commit} is not in this clone ({archive.stderr.decode().strip()}): clone with history"
-    )
-    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
-        tar.extractall(root, filter="data")
-    return root / "src"
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,11 @@ the target server's. A refused command exits with status 1 and says why on stand
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import default_data_dir
+from ..config import EXPORT, IMPORT, STORE_FILE, UPGRADE, add_options, arn_prefix, checked
 from ..startup import StartupRefused
 from ..storage.postgres import PostgresStore
 from ..storage.postgres_db import PostgresDatabase
@@ -27,41 +26,34 @@ from .archive import BackupError
 from .transfer import export_collection, import_collection
 from .upgrade import upgrade_collection
 
-STORE_FILE = "rekollect.sqlite3"
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rekollect collection", description="back up, restore or upgrade one collection"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    data_dir = Path(os.environ.get("REKOLLECT_DATA_DIR") or default_data_dir())
     export = commands.add_parser("export", help="write a collection to a backup file")
-    database_url = os.environ.get("REKOLLECT_DATABASE_URL")
-    export.add_argument("--data-dir", type=Path, default=data_dir)
-    export.add_argument("--database-url", default=database_url, help="postgresql://... (instead of --data-dir)")
+    add_options(export, EXPORT)
     export.add_argument("--collection-id", required=True)
     export.add_argument("--output", type=Path, required=True, help="the backup file to write (replaced if it exists)")
     restore = commands.add_parser("import", help="restore a collection from a backup file")
-    restore.add_argument("--data-dir", type=Path, default=data_dir)
-    restore.add_argument("--database-url", default=database_url, help="postgresql://... (instead of --data-dir)")
+    add_options(restore, IMPORT)
     restore.add_argument("--input", type=Path, required=True, help="the backup file to read")
     restore.add_argument("--collection-id", help="import under this id instead of the file's")
     restore.add_argument(
         "--new-face-ids", action="store_true", help="give the faces new FaceIds (for a copy in the store it came from)"
     )
-    restore.add_argument("--region", default=os.environ.get("REKOLLECT_REGION", "us-east-1"))
-    restore.add_argument("--account-id", default=os.environ.get("REKOLLECT_ACCOUNT_ID", "000000000000"))
     upgrade = commands.add_parser("upgrade", help="move a face model 2.0 collection to 2.1 without re-indexing")
-    upgrade.add_argument("--data-dir", type=Path, default=data_dir)
-    upgrade.add_argument("--database-url", default=database_url, help="postgresql://... (instead of --data-dir)")
+    add_options(upgrade, UPGRADE)
     upgrade.add_argument("--collection-id", required=True)
     return parser
 
 
 def main(argv: Sequence[str]) -> None:
     """Run ``rekollect collection <argv>``; ``SystemExit`` with the reason when refused."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    checked(parser, args, f"collection {args.command}")
     store = _open_store(args)
     try:
         if args.command == "export":
@@ -81,7 +73,7 @@ def main(argv: Sequence[str]) -> None:
             summary = import_collection(
                 store,
                 args.input,
-                f"arn:aws:rekognition:{args.region}:{args.account_id}:",
+                arn_prefix(args.region, args.account_id),
                 collection_id=args.collection_id,
                 new_face_ids=args.new_face_ids,
             )

@@ -1,13 +1,16 @@
-"""``SyncedIndex``: a ``VectorIndex`` that mirrors the store through its index change log.
+"""``SyncedIndex``: the vector index of the face service, following the store through its change log.
 
 The metadata store is the source of truth; its change log (``MetadataStore.index_changes``) lists,
 in commit order, every face added or deleted, user vector set or user deleted and collection
-deleted. A ``SyncedIndex`` keeps a cursor into that log and, before every search or ``get`` (and in
-place of every ``add`` / ``remove`` / ``drop`` the operations make after writing the store), applies
-the entries after its cursor, each with the entry's *current* state in the store. Replaying an
-entry is idempotent, so the index always equals the store at its cursor, and a write committed by
-any process (another server worker, ``bench/load_synthetic_faces.py``) is visible to the next
-search of every process. A search therefore costs one indexed SQLite read more (tens of µs).
+deleted. A write changes only the store (``FaceService.writing``); a ``SyncedIndex`` keeps a cursor
+into the log and, before every search or ``get`` and after every write, applies the entries after
+its cursor (``sync``) to an in-memory index (``TieredIndex``), each with the entry's *current*
+state in the store. Replaying an entry is idempotent, so the index always equals the store at its
+cursor, and a write committed by any process (another server worker, ``rekollect collection
+import``, ``bench/load_synthetic_faces.py``) is visible to the next search of every process. A
+search therefore costs one indexed read of the store more (a few µs on SQLite). Its interface is
+what it does: ``search``, ``get`` and ``sync``, with ``open``, ``save`` and ``close`` for its
+snapshots; space names are ``rekollect.spaces``'.
 
 Snapshots (``<data-dir>/index/``): each space in a ``.rkix`` file (``TieredIndex.save_space``,
 every block checksummed) and ``manifest.json`` naming the files and the log cursor they are all
@@ -43,6 +46,7 @@ from typing import Protocol
 import numpy as np
 
 from ..index.tiered import TieredIndex
+from ..spaces import faces_space, users_space
 from ..startup import StartupRefused
 from ..storage.base import IndexChange, MetadataStore, every_item
 
@@ -66,7 +70,7 @@ class SnapshotCopies(Protocol):
 
 
 class SyncedIndex:
-    """``VectorIndex`` over ``inner`` that follows ``store``'s change log; snapshots in ``directory``.
+    """The vectors of ``store`` in ``inner``, kept current by following its change log; snapshots in ``directory``.
 
     ``save_every`` (entries) and ``save_after`` (seconds, with at least one entry) trigger a
     background snapshot in the writer process. ``accept_data_loss``: serve a store that is behind
@@ -100,22 +104,16 @@ class SyncedIndex:
         self._writer_lock: int | None = None
         self._closed = threading.Event()
 
-    # VectorIndex (writes are already in the store: catching up applies them)
-
-    def add(self, space: str, keys: list[str], vectors: np.ndarray) -> None:
-        self.sync()
-
-    def remove(self, space: str, keys: list[str]) -> None:
-        self.sync()
-
-    def drop(self, space: str) -> None:
-        self.sync()
+    # Reads, each after catching up with the store
 
     def search(self, space: str, query: np.ndarray, k: int, max_distance: float) -> list[tuple[str, float]]:
+        """Up to ``k`` ``(key, distance)`` pairs of ``space`` with Euclidean distance ≤ ``max_distance``
+        to the ``(d,)`` float32 ``query``, nearest first (``TieredIndex.search``)."""
         self.sync()
         return self.inner.search(space, query, k, max_distance)
 
     def get(self, space: str, key: str) -> np.ndarray | None:
+        """The vector stored under ``key`` in ``space``, or ``None``."""
         self.sync()
         return self.inner.get(space, key)
 
@@ -199,8 +197,8 @@ class SyncedIndex:
             self.cursor = self.store.index_cursor()
             for collection in every_item(lambda after: self.store.list_collections(after, 1000)):
                 cid = collection.collection_id
-                self._fill(f"faces/{cid}", list(self.store.iter_embeddings(cid)))
-                self._fill(f"users/{cid}", list(self.store.iter_user_vectors(cid)))
+                self._fill(faces_space(cid), list(self.store.iter_embeddings(cid)))
+                self._fill(users_space(cid), list(self.store.iter_user_vectors(cid)))
             self._dirty = set(self.inner.spaces())
 
     def _fill(self, space: str, rows: list[tuple[str, np.ndarray]]) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..core.face_details import face_detail
 from ..core.idempotency import run_once
 from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
 from ..core.service import MAX_FACES_PER_USER, FaceService
@@ -29,6 +28,7 @@ from ..errors import (
     ServiceQuotaExceededException,
 )
 from ..storage.base import CollectionRecord, UserRecord
+from .face_details import face_detail
 
 DEFAULT_USER_MATCH_THRESHOLD = 80.0
 DEFAULT_ASSOCIATION_THRESHOLD = 75.0
@@ -51,7 +51,7 @@ def create_user(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             raise ConflictException(f"The user id: {user_id} already exists in collection {collection.collection_id}")
         return {}
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "CreateUser", request, action)
     return response
 
@@ -66,9 +66,8 @@ def delete_user(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             raise ResourceNotFoundException(f"The user id: {user_id} does not exist")
         return {}
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "DeleteUser", request, action)
-        service.index_user(collection.collection_id, user_id, None)
     return response
 
 
@@ -139,9 +138,8 @@ def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, 
             "UserStatus": status,
         }
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "AssociateFaces", request, action)
-        _sync_user_index(service, cid, user_id)
     return response
 
 
@@ -173,9 +171,8 @@ def disassociate_faces(service: FaceService, request: dict[str, Any]) -> dict[st
             "UserStatus": "ACTIVE" if user.face_count - len(removed) else "CREATED",
         }
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "DisassociateFaces", request, action)
-        _sync_user_index(service, cid, user_id)
     return response
 
 
@@ -219,12 +216,12 @@ def search_users_by_image(service: FaceService, request: dict[str, Any]) -> dict
         "UserMatches": [],
         "UnsearchedFaces": [
             {"FaceDetails": face_detail(face, image), "Reasons": reasons}
-            for face, reasons in sorted(unsearched, key=lambda item: item[0].area, reverse=True)
+            for face, reasons in sorted(unsearched, key=lambda item: item[0].face.area, reverse=True)
         ],
     }
     if kept:
         searched = kept[0]
-        vector = pack.embed(image.pixels, [searched])[0]
+        vector = pack.embed(image.pixels, [searched.face])[0]
         response["SearchedFace"] = {"FaceDetail": face_detail(searched, image)}
         response["UserMatches"] = _user_matches(service, collection, vector, request, None)
     return response
@@ -245,7 +242,3 @@ def _user_matches(
         for user, similarity in matches
     ]
 
-
-def _sync_user_index(service: FaceService, collection_id: str, user_id: str) -> None:
-    user = service.store.get_user(collection_id, user_id)
-    service.index_user(collection_id, user_id, None if user is None else user.vector)

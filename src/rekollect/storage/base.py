@@ -4,8 +4,9 @@ The store is the source of truth, embeddings included; the vector index is rebui
 needed. Every method that writes is atomic and durable when it returns (an acknowledged write
 survives a crash). Every method that writes inside a collection (tags, faces, users) raises
 ``ResourceNotFoundException`` if the collection does not exist when its transaction runs, so no
-write racing DeleteCollection leaves rows that a re-created collection of the same id would show. ``SqliteStore`` is the embedded default; a server database can replace it by
-implementing ``MetadataStore``.
+write racing DeleteCollection leaves rows that a re-created collection of the same id would show.
+``SqliteStore`` (the embedded default) and ``PostgresStore`` are one ``SqlStore`` on two dialects
+(``sql.py``, ``docs/storage.md``); another database can replace them by implementing ``MetadataStore``.
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ class MetadataStore(Protocol):
         ...
 
     def iter_images(self, collection_id: str) -> Iterator[tuple[str, str, str | None]]:
-        """``(image_id, content_hash, external_image_id)`` of every image of a collection that has faces."""
+        """``(image_id, content_hash, external_image_id)`` of every image of a collection that has faces,
+        in the order they were indexed."""
         ...
 
     def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:
