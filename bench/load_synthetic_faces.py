@@ -24,7 +24,6 @@ from pathlib import Path
 import synthetic
 
 from rekollect.config import Settings
-from rekollect.server import arn_prefix
 from rekollect.storage.base import CollectionRecord, FaceRecord
 from rekollect.storage.sqlite import SqliteStore
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer
@@ -39,9 +38,10 @@ server checks before it indexes a stored vector, and changes no distance between
 
 def load(data_dir: Path, collection: str, count: int) -> list[str]:
     """Add ``count`` synthetic faces to ``collection`` (created if missing); returns the first 5 FaceIds."""
-    store = SqliteStore(data_dir / "rekollect.sqlite3")
+    settings = Settings(data_dir=data_dir)
+    store = SqliteStore(settings.store_path)
     if store.get_collection(collection) is None:
-        arn = f"{arn_prefix(Settings(data_dir=data_dir))}collection/{collection}"
+        arn = f"{settings.arn_prefix}collection/{collection}"
         record = CollectionRecord(collection, arn, dt.datetime.now(dt.UTC), DlibFaceAnalyzer.model_version)
         store.create_collection(record, {})
     first_ids: list[str] = []

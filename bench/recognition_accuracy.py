@@ -1,5 +1,6 @@
-"""Face verification on LFW View-2 (folds 2–10 in ``../shared/data/lfw-dev``), face model 1.0 and 2.0
-side by side in one run.
+"""Face verification on LFW View-2 (folds 2–10 in ``../shared/data/lfw-dev``), face models 1.0, 2.0 and
+2.1 side by side in one run (2.1 reads 2.0's vectors on its false-match-rate scale; for 1:N numbers
+see ``bench/search_1n.py``).
 
 Each image's labelled face is the detected face nearest the image centre (LFW's faces are
 centred); a pair with an image where a model finds no face counts as "different". Model 2.0's
@@ -136,6 +137,7 @@ def main() -> None:
     for pack, vectors in (("1.0", stored["v1"]), ("2.0", stored["sface"])):
         missing = int(np.isnan(vectors[:, 0]).sum())
         print(f"{pack}: no face in {missing} of {len(vectors)} images")
+    from rekollect.vision.calibrated_pack import SIMILARITY as CALIBRATED_2_1
     from rekollect.vision.dlib_pack import DlibFaceAnalyzer
     from rekollect.vision.zoo_pack import DLIB_WEIGHT, SFACE_WEIGHT, ZooFaceAnalyzer
 
@@ -145,6 +147,7 @@ def main() -> None:
     shipped = np.hstack([SFACE_WEIGHT * stored["sface"], DLIB_WEIGHT * stored["dlib"]])
     fused = distances(shipped, index, rows)
     report(f"2.0 (SFace weight {SFACE_WEIGHT:.2f})", fused, same, test, ZooFaceAnalyzer(version1).distance_at(80.0))
+    report("2.1 (2.0's vectors)", fused, same, test, CALIBRATED_2_1.distance_at(80.0))
     false_accepts = int((fused[~same] < ZooFaceAnalyzer(version1).distance_at(80.0)).sum())
     print(f"2.0 false accepts at Similarity 80 on all folds: {false_accepts} of {int((~same).sum())}")
     print("2.0 SFace weight sweep: cut = smallest different-person distance on the calibration folds")

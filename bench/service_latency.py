@@ -19,8 +19,9 @@ import numpy as np
 from _common import FACES, ServerProcess, percentile, usable_people
 from PIL import Image, ImageOps
 
-from rekollect.core.face_details import face_detail
 from rekollect.core.images import decode_image
+from rekollect.core.measurement import measure_all
+from rekollect.operations.face_details import face_detail
 from rekollect.vision.analyzer import FaceAnalyzer
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer
 from rekollect.vision.zoo_pack import ZooFaceAnalyzer
@@ -29,7 +30,7 @@ from rekollect.vision.zoo_pack import ZooFaceAnalyzer
 def in_process(analyzer: FaceAnalyzer, data: bytes) -> None:
     image = decode_image(data)
     faces = analyzer.detect(image.pixels)
-    [face_detail(face, image) for face in faces]
+    [face_detail(measured, image) for measured in measure_all(faces, image)]
     analyzer.embed(image.pixels, faces[:1])
 
 

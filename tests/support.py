@@ -1,4 +1,4 @@
-"""Test helpers: the shared face data set and a real server process on a loopback port."""
+"""Test helpers: the shared face data set, a real server process on a loopback port, and earlier releases' source."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import boto3
@@ -174,6 +176,17 @@ class MotoServer:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+
+def release_source(commit: str, root: Path) -> Path:
+    """The ``src`` folder of ``commit``, taken from this repository's history, under ``root``."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "src"], capture_output=True, check=False)
+    assert archive.returncode == 0, (
+        f"commit {commit} is not in this clone ({archive.stderr.decode().strip()}): clone with history"
+    )
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(root, filter="data")
+    return root / "src"
 
 
 def image_bytes(relative: str) -> bytes:

@@ -60,10 +60,10 @@ def state(client, collection: str) -> dict:
 
 @pytest.fixture(scope="module")
 def exported(rekognition, server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
-    """A collection on face model 2.0 with faces, a user and tags in the session server, exported while it runs."""
+    """A collection on face model 2.1 (the default) with faces, a user and tags in the session server, exported while it runs."""
     collection = "backup-source"
     rekognition.create_collection(CollectionId=collection, Tags=TAGS)
-    assert rekognition.describe_collection(CollectionId=collection)["FaceModelVersion"] == "2.0"
+    assert rekognition.describe_collection(CollectionId=collection)["FaceModelVersion"] == "2.1"
     obama = [
         rekognition.index_faces(CollectionId=collection, Image={"Bytes": image_bytes(path)}, ExternalImageId=f"o{n}")[
             "FaceRecords"
@@ -89,7 +89,7 @@ def test_round_trip_to_another_data_dir_gives_identical_results(rekognition, exp
     with zipfile.ZipFile(exported.file) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         assert sorted(archive.namelist()) == ["faces.jsonl", "images.jsonl", "manifest.json", "users.jsonl"]
-    assert manifest["Collection"]["FaceModelVersion"] == "2.0" and manifest["Collection"]["Tags"] == TAGS
+    assert manifest["Collection"]["FaceModelVersion"] == "2.1" and manifest["Collection"]["Tags"] == TAGS
     assert {name: entry["Records"] for name, entry in manifest["Files"].items()} == {
         "images.jsonl": 3,
         "faces.jsonl": 5,
@@ -171,7 +171,7 @@ def test_damaged_or_foreign_files_are_refused(exported, tmp_path):
     rewrite(exported.file, unknown, with_model_version("3.0"))
     done = import_file(data, unknown)
     assert done.returncode == 1
-    assert "face model version 3.0, which this server cannot search (it has 1.0, 2.0)" in done.stderr
+    assert "face model version 3.0, which this server cannot search (it has 1.0, 2.0, 2.1)" in done.stderr
 
     wrong_length = tmp_path / "wrong-length.zip"
     rewrite(exported.file, wrong_length, with_model_version("rekollect-dlib-resnet-v1"))

@@ -85,7 +85,7 @@ def test_collections_faces_and_a_match_for_an_indexed_person(server, rekognition
     row = page.locator("#collections tr", has=page.get_by_role("link", name=collection, exact=True))
     expect(row.locator("td").nth(1)).to_have_text(str(total))  # FaceCount
     expect(row.locator("td").nth(2)).to_have_text("1")  # UserCount
-    expect(row.locator("td").nth(3)).to_have_text("2.0")  # FaceModelVersion
+    expect(row.locator("td").nth(3)).to_have_text("2.1")  # FaceModelVersion
     screenshot(page, "collections")
 
     row.get_by_role("link").click()

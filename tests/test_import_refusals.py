@@ -133,6 +133,31 @@ def test_a_valid_file_imports(capsys, tmp_path):
     store.close()
 
 
+def test_a_users_vector_is_the_one_its_face_model_makes(capsys, tmp_path):
+    """Face model 2.1 makes a user's vector otherwise than 2.0 (a scaled unit mean): each is checked by its own."""
+    from rekollect.vision.calibrated_pack import user_vector
+
+    def calibrated(members: dict) -> None:
+        for face in members["faces.jsonl"]:
+            face["IndexFacesModelVersion"] = "2.1"
+        embeddings = np.stack(
+            [np.frombuffer(base64.b64decode(face["Embedding"]), "<f4") for face in members["faces.jsonl"][:2]]
+        )
+        members["users.jsonl"][0]["Vector"] = b64(user_vector(embeddings))
+
+    header = collection_header(FaceModelVersion="2.1")
+    status, error = run_import(capsys, tmp_path / "data", backup(tmp_path / "ok.zip", calibrated, header=header))
+    assert status == 0, error
+    as_mean = backup(
+        tmp_path / "mean.zip",
+        lambda m: [row.update(IndexFacesModelVersion="2.1") for row in m["faces.jsonl"]],
+        header=header,
+    )
+    status, error = run_import(capsys, tmp_path / "other", as_mean, "--collection-id", "other", "--new-face-ids")
+    # A plain mean is shorter than any vector 2.1 makes of a user: its norm rule says so first.
+    assert status == 1 and "users.jsonl line 1: Vector: a vector of norm" in error and "[0.999, 1.1215]" in error, error
+
+
 def set_face(field: str, value: Any, line: int = 1) -> Callable[[dict], None]:
     def edit(members: dict) -> None:
         members["faces.jsonl"][line - 1][field] = value
@@ -196,7 +221,7 @@ RECORD_CASES = {
     ),
     "a user vector that is not its faces' mean": (
         lambda m: m["users.jsonl"][0].update(Vector=b64(unit())),
-        "users.jsonl line 1: the Vector of user alice is not the mean of its faces' embeddings",
+        "users.jsonl line 1: the Vector of user alice is not the one face model 2.0 makes of its faces' embeddings",
     ),
     "a NaN embedding": (
         set_face("Embedding", b64(np.full(256, np.nan, np.float32))),

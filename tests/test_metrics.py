@@ -24,10 +24,11 @@ from support import ServerProcess, image_bytes
 
 from rekollect.errors import InternalServerError, ThrottlingException
 from rekollect.gauges import ServiceGauges
+from rekollect.index.tiered import TieredIndex
 from rekollect.server import load_metrics_token
 from rekollect.storage.base import CollectionRecord, FaceRecord
-from rekollect.storage.jobs import SqliteJobStore
 from rekollect.storage.sqlite import SqliteStore
+from rekollect.storage.sqlite_jobs import SqliteJobStore
 from rekollect.wire.exchange import Exchange
 from rekollect.wire.metrics import MetricsAccess, WireMetrics
 
@@ -245,7 +246,8 @@ def test_per_collection_series_are_bounded(tmp_path):
             for _ in range(number % 7)
         ]
         store.add_faces(collection, image, faces)
-    gauges = ServiceGauges(SimpleNamespace(store=store, index=None), SqliteJobStore(tmp_path / "jobs.sqlite3"))
+    service = SimpleNamespace(store=store, index=SimpleNamespace(inner=TieredIndex()))
+    gauges = ServiceGauges(service, SqliteJobStore(tmp_path / "jobs.sqlite3"))
     families = {family.name: family for family in gauges.collect()}
     series = {sample.labels["collection"]: sample.value for sample in families["rekollect_collection_faces"].samples}
     assert len(series) == 100 + 1 and families["rekollect_collections"].samples[0].value == 150

@@ -176,7 +176,7 @@ def test_a_snapshot_holding_a_bad_vector_is_rebuilt_from_the_store(tmp_path, cap
     store.create_collection(CollectionRecord("c", "arn:c", dt.datetime.now(dt.UTC), "2.0"), {})
     rng = np.random.default_rng(3)
     plant(store, "c", 20, rng)  # bad rows: quarantined on the first build
-    rule = VectorRule(256, (0.999, 1.001))
+    rule = VectorRule(256, (0.999, 1.001), (0.0, 1.001))
     first = SyncedIndex(store, TieredIndex(), tmp_path / "index", rules=lambda space: rule)
     first.open()
     assert first.inner.size("faces/c") == 20

@@ -1,7 +1,8 @@
 """``PostgresStore`` and ``PostgresJobStore`` against a real PostgreSQL, next to the SQLite stores.
 
-The same calls run on both metadata stores and must give the same records and change log; then
-what only PostgreSQL does: migrations applied once however many nodes start, the shared secret,
+The same calls run on both metadata stores, every method of ``MetadataStore``, and must give the
+same records, in the same order, and the same change log; the same calls run on both job stores,
+every method of ``JobStore``, and must give the same jobs and results. Then what only PostgreSQL does: migrations applied once however many nodes start, the shared secret,
 ``NOTIFY`` waking a follower, job claims under leases (``SKIP LOCKED``), and errors while the
 database is down.
 """
@@ -25,12 +26,13 @@ from postgres_server import PostgresServer
 from support import ServerProcess, image_bytes
 
 from rekollect.errors import InternalServerError, LimitExceededException, ResourceNotFoundException
-from rekollect.storage.base import CollectionRecord, FaceRecord
-from rekollect.storage.jobs import IN_PROGRESS, SUCCEEDED, JobRecord, ResultRow
+from rekollect.storage.base import CollectionRecord, FaceRecord, SavedResponse, every_item
+from rekollect.storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, ResultRow
 from rekollect.storage.postgres import PostgresStore
 from rekollect.storage.postgres_db import OUTAGE_WAIT, PostgresDatabase
 from rekollect.storage.postgres_jobs import PostgresJobStore
 from rekollect.storage.sqlite import SqliteStore
+from rekollect.storage.sqlite_jobs import SqliteJobStore
 from rekollect.video.jobs import VIDEO_APIS as VIDEO
 
 
@@ -77,11 +79,139 @@ def _exercise(store) -> list:
     with pytest.raises(ResourceNotFoundException):
         store.set_tags("c", {"a": "b"})
     results += [[(change.space, change.key) for change in store.index_changes(0, 100)]]
+    results += _exercise_the_rest(store)
     return [repr(result) for result in results]
+
+
+def _exercise_the_rest(store) -> list:
+    """The store methods ``_exercise`` does not call, and the orders of every listing."""
+    created = dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    results: list = [store.index_cursor()]
+    for name in ("b", "a", "c"):  # creation order is not name order
+        store.create_collection(CollectionRecord(name, f"arn:{name}", created, "1.0"), {"z": "1", "y": "2"})
+    page = store.list_collections(None, 2)
+    results += [page.items, store.list_collections(page.cursor, 2)]
+    store.set_tags("a", {"x": "3", "y": "new"})
+    store.remove_tags("a", ["z", "unknown"])
+    results += [store.get_tags("a")]
+    # Images whose ids sort against their indexing order; faces asked for out of order.
+    store.add_faces("a", "h2", [_face("a2", "img-2", 0.1), _face("a3", "img-2", 0.2)])
+    store.add_faces("a", "h1", [_face("a1", "img-1", 0.3)])
+    store.add_faces("b", "h9", [_face("b1", "img-9", 0.4)])
+    store.add_faces("a", "h0", [])
+    results += [store.get_faces("a", ["a1", "b1", "a3", "a2", "a1", "missing"])]
+    results += [
+        store.faces_of_image("a", "img-2"),
+        store.find_image("a", "h1", "ext"),
+        store.find_image("a", "h1", "x"),
+    ]
+    results += [list(store.iter_images("a")), list(store.iter_embeddings("a")), store.count_faces("a")]
+    results += [store.list_faces("a", None, 10, face_ids=["a3", "a1", "b1"]).items]
+    results += [store.create_user("a", "v"), store.create_user("a", "w"), store.create_user("b", "v")]
+    store.set_face_user("a", ["a2", "a3", "b1"], "v")
+    store.set_user_vector("a", "v", np.full(4, 0.5, np.float32))
+    results += [store.list_faces("a", None, 10, user_id="v"), store.list_faces("a", None, 1, user_id="w")]
+    results += [list(every_item(lambda after: store.list_users("a", after, 1))), store.count_users("a")]
+    results += [list(store.iter_user_vectors("a"))]
+    store.set_face_user("a", ["a3"], None)
+    results += [store.get_user("a", "v"), store.get_user("a", "nobody")]
+    results += [store.delete_user("a", "v"), store.delete_user("a", "v"), store.get_faces("a", ["a2"])]
+    for write in (
+        lambda: store.add_faces("gone", "h", [_face("g1", "img-g", 0.5)]),
+        lambda: store.remove_tags("gone", ["z"]),
+        lambda: store.create_user("gone", "u"),
+        lambda: store.delete_user("gone", "u"),
+        lambda: store.delete_faces("gone", ["a1"]),
+        lambda: store.set_face_user("gone", ["a1"], None),
+        lambda: store.set_user_vector("gone", "u", None),
+    ):
+        with pytest.raises(ResourceNotFoundException):
+            write()
+    store.save_response("CreateUser\na", "token", SavedResponse("fingerprint", "{}"))
+    results += [store.saved_response("CreateUser\na", "token"), store.saved_response("CreateUser\na", "other")]
+    with store.snapshot():
+        results += [store.count_faces("a"), store.get_collection("a")]
+    with store.atomic():
+        store.delete_faces("a", ["a1"])
+        results += [store.index_changes(0, 1000)]  # none: this thread's writes are not committed
+    results += [store.delete_collection("a"), store.saved_response("CreateUser\na", "token"), store.get_tags("a")]
+    results += [[(change.seq, change.space, change.key, change.vector) for change in store.index_changes(0, 1000)]]
+    results += [store.index_changes(3, 2), store.index_cursor()]
+    return results
 
 
 def test_postgres_store_answers_as_sqlite_does(database, tmp_path):
     assert _exercise(PostgresStore(database)) == _exercise(SqliteStore(tmp_path / "store.sqlite3"))
+
+
+def _exercise_jobs(jobs) -> list:
+    """The same calls on any JobStore; what they return (``finished`` only as set or not: it is a time)."""
+
+    def shown(job: JobRecord | None) -> object:
+        return (
+            job
+            if job is None
+            else (
+                job.job_id,
+                job.api,
+                job.client_token,
+                job.request,
+                job.status,
+                job.status_message,
+                job.video_metadata,
+                job.created,
+                job.finished is not None,
+            )
+        )
+
+    def job(job_id: str, token: str | None, api: str = "StartFaceDetection") -> JobRecord:
+        return JobRecord(job_id, api, token, {"Video": {"n": job_id}}, IN_PROGRESS, created=1000.0 + len(job_id))
+
+    results: list = [shown(jobs.add(job("j1", "token"), 2, VIDEO)), shown(jobs.add(job("j2", "token"), 2, VIDEO))]
+    results += [
+        shown(jobs.add(job("j3", None), 2, VIDEO)),
+        shown(jobs.add(job("k1", None, "StartFaceClustering"), 1, ("StartFaceClustering",))),
+    ]
+    with pytest.raises(LimitExceededException):
+        jobs.add(job("j4", None), 2, VIDEO)
+    results += [jobs.count_in_progress(VIDEO), jobs.count_in_progress(("StartFaceClustering", *VIDEO))]
+    results += [
+        shown(jobs.get("j1")),
+        shown(jobs.get("missing")),
+        shown(jobs.find_by_token("StartFaceDetection", "token")),
+    ]
+    results += [shown(jobs.find_by_token("StartFaceSearch", "token"))]
+    results += [shown(jobs.claim("a", 30, VIDEO)), shown(jobs.claim("b", 30, VIDEO)), shown(jobs.claim("c", 30, VIDEO))]
+    results += [jobs.renew("j1", "a", -1), jobs.renew("j1", "b", 30)]  # a's lease on j1 has run out: c takes it over
+    results += [shown(jobs.claim("c", 30, VIDEO)), jobs.renew("j1", "a", 30)]
+    jobs.set_progress("j1", "a", 0.9)  # ignored: a no longer holds j1
+    results += [jobs.progress("j1")]
+    jobs.set_progress("j1", "c", 0.25)
+    jobs.set_progress("j1", "c", 0.5)
+    results += [jobs.progress("j1"), jobs.progress("j3")]
+    rows = [
+        ResultRow(200, 1, {"r": 0}),
+        ResultRow(100, 2, {"r": 1}),
+        ResultRow(100, 1, {"r": 2}),
+        ResultRow(0, None, {"r": 3}),
+    ]
+    results += [shown(jobs.finish("j1", "a", SUCCEEDED, None, None, rows))]
+    results += [shown(jobs.finish("j1", "c", SUCCEEDED, None, {"DurationMillis": 1}, rows))]
+    results += [shown(jobs.finish("j1", "c", FAILED, "again", None, []))]  # finished already
+    results += [shown(jobs.finish("j3", "b", FAILED, "it failed", None, []))]
+    for order in ("TIMESTAMP", "INDEX"):
+        results += [jobs.results("j1", order, 0, 10), jobs.results("j1", order, 1, 2), jobs.results("j1", order, 3, 2)]
+    results += [
+        jobs.count_in_progress(VIDEO),
+        shown(jobs.get("j1")),
+        shown(jobs.claim("d", 30, ("StartFaceClustering",))),
+    ]
+    return [repr(result) for result in results]
+
+
+def test_postgres_job_store_answers_as_sqlite_does(database, tmp_path):
+    PostgresStore(database)  # migrates
+    assert _exercise_jobs(PostgresJobStore(database)) == _exercise_jobs(SqliteJobStore(tmp_path / "jobs.sqlite3"))
 
 
 def test_migrations_apply_once_and_the_secret_is_shared(database, postgres):

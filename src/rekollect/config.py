@@ -1,18 +1,51 @@
-"""Server settings, from command-line flags or ``REKOLLECT_*`` environment variables."""
+"""Settings of the ``rekollect`` commands, declared once.
+
+``OPTIONS`` is the one table of settings: each has a name (its ``Settings`` field), a type, a
+default, its flag and environment variable, what it means, and the commands that take it. From
+it come the argparse options of every command that takes settings (``add_options``: ``rekollect
+serve`` and ``paths``, ``collection export|import``, ``install``), the ``Settings`` object the
+server runs on (``settings_from``), and the README's Configuration table (``readme_table``;
+``python -m rekollect.config`` prints it, ``tests/test_settings.py`` checks that the README shows
+it). A value comes from the flag, else from the environment variable (an empty one counts as
+unset), else the default. The data directory's file names and the ARN prefix are here too, so
+that every command builds them alike.
+"""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import ipaddress
 import json
 import os
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-FACE_MODEL_VERSIONS = ("1.0", "2.0")
-"""Face models a server holds (``vision/packs.py``): 1.0 is dlib's, 2.0 YuNet + SFace."""
+FACE_MODEL_VERSIONS = ("1.0", "2.0", "2.1")
+"""Face models a server holds (``vision/packs.py``): 1.0 is dlib's, 2.0 YuNet + SFace, 2.1 the same
+networks with Similarity on the false-match-rate scale."""
 
 LOG_FORMATS = ("text", "json")
 """``--log-format``: lines of text, or one JSON object a line (``server.configure_logging``)."""
+
+STORE_FILE = "rekollect.sqlite3"
+"""The metadata store in the data directory (SQLite)."""
+
+JOBS_FILE = "jobs.sqlite3"
+"""The video and clustering jobs in the data directory (SQLite)."""
+
+SERVE = "serve"
+"""``rekollect serve``, and ``rekollect paths``, which takes the same settings to say where the server keeps data."""
+EXPORT, IMPORT, UPGRADE = "collection export", "collection import", "collection upgrade"
+INSTALL = "install"
+
+
+def arn_prefix(region: str, account_id: str) -> str:
+    """``arn:aws:rekognition:<region>:<account>:``: the start of the ARN of a server's resources."""
+    return f"arn:aws:rekognition:{region}:{account_id}:"
 
 
 def default_data_dir() -> Path:
@@ -21,85 +54,281 @@ def default_data_dir() -> Path:
     return Path(base) / "rekollect"
 
 
+def default_models_dir() -> Path:
+    """``<sys.prefix>/share/rekollect/models``: inside the virtual environment."""
+    return Path(sys.prefix) / "share" / "rekollect" / "models"
+
+
+def _at_least(low: int) -> Callable[[Any], bool]:
+    return lambda value: value >= low
+
+
+def _positive(value: float) -> bool:
+    return value > 0
+
+
+def _addresses(value: str) -> bool:
+    try:
+        for proxy in filter(None, (item.strip() for item in value.split(","))):
+            ipaddress.ip_network(proxy)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
-class Settings:
-    """Everything the server is configured with.
+class Option:
+    """One setting. ``kind`` parses its text (``str``, ``int``, ``float``, ``Path``; ``bool`` is a flag
+    without a value); ``default`` is its value when neither flag nor variable is given, or
+    ``factory()`` is; ``shown`` is how the README and ``--help`` state that default when it is
+    computed (``None``: the value itself; an unset default reads "unset"). ``check`` accepts a
+    value, ``requirement`` says what it demands when it does not."""
 
-    ``s3_endpoint_url`` selects an S3-compatible server for ``Image.S3Object``; without it objects
-    are read from ``s3_local_root/<Bucket>/<Name>`` (default ``<data_dir>/s3``).
-    ``region`` and ``account_id`` form collection ARNs; SigV4 signatures must be scoped to ``region``.
-    Stored-video jobs analyse ``video_sample_rate`` frames per second of video, at most
-    ``video_max_jobs`` at once in progress; completion messages go to SNS at ``sns_endpoint_url``
-    (boto3's default endpoint when unset) and, when set, are POSTed to ``video_webhook_url``.
-    ``credentials_file`` (plus ``REKOLLECT_ACCESS_KEY_ID``/``REKOLLECT_SECRET_ACCESS_KEY``) turns on
-    SigV4 authentication; ``X-Amz-Date`` may differ from the server clock by
-    ``max_clock_skew_seconds``. ``trusted_proxies`` (comma-separated addresses or CIDR blocks, empty:
-    none) are the reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed
-    (uvicorn's proxy-headers middleware): they set the client address and TLS status that policy
-    conditions (``aws:SourceIp``, ``aws:SecureTransport``) see; from anyone else they are ignored.
-    A client must send a request's headers within ``header_timeout_seconds`` (of connecting, or of
-    the request's first byte) and its body within ``body_timeout_seconds`` of the headers, or the
-    connection is closed (``wire/connection.py``).
-    ``workers`` server processes share the port; a space with ``ann_threshold`` or more vectors is
-    searched through the approximate index (exactly below). Each process runs its neural
-    networks (BlazeFace, the embedding ResNet) on ``vision_threads`` threads (0: the cores it may use divided among the workers).
-    New collections get face model ``face_model_version`` (one of ``FACE_MODEL_VERSIONS``).
-    ``database_url`` (``postgresql://...``) keeps all shared state in PostgreSQL, for several nodes;
-    without it the store is SQLite in ``data_dir``. ``snapshot_url`` (``s3://bucket/prefix``, read
-    through ``s3_endpoint_url``) is where index snapshots are shared between nodes. A video job is
-    held by its worker for ``job_lease_seconds`` at a time (renewed while it runs); a dead worker's
-    job is taken over after that.
-    ``accept_data_loss`` serves a store that lost acknowledged writes (it is behind its own index
-    snapshot) instead of refusing to start (``core.index_sync``).
-    Logs are written as ``log_format`` (one of ``LOG_FORMATS``). ``GET /metrics`` may be read with
-    the bearer token in ``metrics_token_file`` (``wire.metrics.MetricsAccess``).
-    """
+    name: str
+    kind: type
+    default: Any
+    flag: str | None
+    env: str | None
+    help: str
+    commands: tuple[str, ...] = (SERVE,)
+    choices: tuple[str, ...] | None = None
+    factory: Callable[[], Any] | None = None
+    shown: str | None = None
+    check: Callable[[Any], bool] | None = None
+    requirement: str = ""
 
-    host: str = "127.0.0.1"
-    port: int = 8085
-    data_dir: Path = field(default_factory=default_data_dir)
-    s3_endpoint_url: str | None = None
-    s3_local_root: Path | None = None
-    region: str = "us-east-1"
-    account_id: str = "000000000000"
-    video_sample_rate: float = 5.0
-    video_max_jobs: int = 20
-    sns_endpoint_url: str | None = None
-    video_webhook_url: str | None = None
-    credentials_file: Path | None = None
-    max_clock_skew_seconds: int = 300
-    trusted_proxies: str = ""
-    header_timeout_seconds: float = 10.0
-    body_timeout_seconds: float = 120.0
-    workers: int = 1
-    ann_threshold: int = 20_000
-    vision_threads: int = 0
-    face_model_version: str = "2.0"
-    accept_data_loss: bool = False
-    database_url: str | None = None
-    snapshot_url: str | None = None
-    job_lease_seconds: float = 30.0
-    log_format: str = "text"
-    metrics_token_file: Path | None = None
+    @property
+    def annotation(self) -> Any:
+        """The type of the ``Settings`` field."""
+        return self.kind if self.default is not None or self.factory is not None else self.kind | None
 
-    _PATHS = ("data_dir", "s3_local_root", "credentials_file", "metrics_token_file")
+    def initial(self, environ: Mapping[str, str]) -> Any:
+        """The value before the flag: the environment variable's, else the default (``ValueError`` if unparsable)."""
+        text = environ.get(self.env) if self.env else None
+        if text:
+            return self.kind(text)
+        return self.factory() if self.factory is not None else self.default
 
-    def to_json(self) -> str:
-        """These settings as JSON (for ``from_json`` in a worker process)."""
-        values = dataclasses.asdict(self)
-        return json.dumps(
-            {key: str(value) if key in self._PATHS and value is not None else value for key, value in values.items()}
-        )
+    def shown_default(self) -> str:
+        """The default as the README and ``--help`` state it."""
+        if self.shown is not None:
+            return self.shown
+        if self.default is None or self.default == "":
+            return "unset"
+        if isinstance(self.default, float) and self.default.is_integer():
+            return f"`{self.default:g}`"
+        return f"`{self.default}`"
 
-    @classmethod
-    def from_json(cls, text: str) -> Settings:
-        """Settings written by ``to_json``."""
-        values = json.loads(text)
-        return cls(
-            **{key: Path(value) if key in cls._PATHS and value is not None else value for key, value in values.items()}
-        )
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", str, "127.0.0.1", "--host", "REKOLLECT_HOST",
+           "address to listen on; anything but loopback needs credentials (see Security)"),
+    Option("port", int, 8085, "--port", "REKOLLECT_PORT", "port to listen on"),
+    Option("data_dir", Path, None, "--data-dir", "REKOLLECT_DATA_DIR",
+           "where everything the server stores lives on embedded defaults (see below)",
+           commands=(SERVE, EXPORT, IMPORT, UPGRADE), factory=default_data_dir,
+           shown="`$XDG_DATA_HOME/rekollect` (`~/.local/share/rekollect`)"),
+    Option("s3_endpoint_url", str, None, "--s3-endpoint-url", "REKOLLECT_S3_ENDPOINT_URL",
+           "S3-compatible server that `S3Object` images and videos are read from; unset: read objects from the"
+           " local root"),
+    Option("s3_local_root", Path, None, "--s3-local-root", "REKOLLECT_S3_LOCAL_ROOT",
+           "folder whose sub-folders are the buckets when no S3 endpoint is set", shown="`<data-dir>/s3`"),
+    Option("region", str, "us-east-1", "--region", "REKOLLECT_REGION",
+           "used in collection ARNs, and the region SigV4 signatures must be scoped to", commands=(SERVE, IMPORT)),
+    Option("account_id", str, "000000000000", "--account-id", "REKOLLECT_ACCOUNT_ID", "used in collection ARNs",
+           commands=(SERVE, IMPORT)),
+    Option("video_sample_rate", float, 5.0, "--video-sample-rate", "REKOLLECT_VIDEO_SAMPLE_RATE",
+           "video frames analysed per second of video"),
+    Option("video_max_jobs", int, 20, "--video-max-jobs", "REKOLLECT_VIDEO_MAX_JOBS",
+           "video jobs in progress at once (`LimitExceededException` past it)"),
+    Option("sns_endpoint_url", str, None, "--sns-endpoint-url", "REKOLLECT_SNS_ENDPOINT_URL",
+           "where video jobs' completion messages are published; unset: boto3's SNS endpoint for the topic's region"),
+    Option("video_webhook_url", str, None, "--video-webhook-url", "REKOLLECT_VIDEO_WEBHOOK_URL",
+           "URL each video job's completion message is POSTed to; unset: no webhook"),
+    Option("credentials_file", Path, None, "--credentials-file", "REKOLLECT_CREDENTIALS_FILE",
+           "the clients' keys and policies (see Security); unset: local mode"),
+    Option("max_clock_skew_seconds", int, 300, "--max-clock-skew", "REKOLLECT_MAX_CLOCK_SKEW",
+           "seconds between `X-Amz-Date` and the server clock"),
+    Option("header_timeout_seconds", float, 10.0, "--header-timeout", "REKOLLECT_HEADER_TIMEOUT",
+           "seconds for a client to send a request's headers (see Security)",
+           check=_positive, requirement="a positive number of seconds"),
+    Option("body_timeout_seconds", float, 120.0, "--body-timeout", "REKOLLECT_BODY_TIMEOUT",
+           "seconds for a client to send a request's body, from the end of its headers",
+           check=_positive, requirement="a positive number of seconds"),
+    Option("trusted_proxies", str, "", "--trusted-proxies", "REKOLLECT_TRUSTED_PROXIES",
+           "comma-separated addresses or CIDRs of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed"
+           " (see Security); unset: none",
+           check=_addresses, requirement="IP addresses or CIDR blocks (host bits zero), separated by commas"),
+    Option("workers", int, 1, "--workers", "REKOLLECT_WORKERS",
+           "server processes; more let concurrent requests use more cores (see Scale)",
+           check=_at_least(1), requirement="at least 1"),
+    Option("ann_threshold", int, 20_000, "--ann-threshold", "REKOLLECT_ANN_THRESHOLD",
+           "faces (or users) in a collection from which searches use the approximate index",
+           check=_at_least(1), requirement="at least 1"),
+    Option("vision_threads", int, 0, "--vision-threads", "REKOLLECT_VISION_THREADS",
+           "threads of each process for the neural networks (detectors, embedding networks); `0`: the cores"
+           " available divided by `--workers`",
+           check=_at_least(0), requirement="at least 0 (0: automatic)"),
+    Option("face_model_version", str, "2.1", "--face-model-version", "REKOLLECT_FACE_MODEL_VERSION",
+           "the face model new collections get, and DetectFaces and CompareFaces use (see Face models)",
+           choices=FACE_MODEL_VERSIONS),
+    Option("database_url", str, None, "--database-url", "REKOLLECT_DATABASE_URL",
+           "`postgresql://...` keeps all shared state in PostgreSQL, for several nodes (see Several nodes);"
+           " unset: SQLite in the data directory",
+           commands=(SERVE, EXPORT, IMPORT, UPGRADE),
+           check=lambda url: url.startswith(("postgresql://", "postgres://")), requirement="a postgresql:// URL"),
+    Option("snapshot_url", str, None, "--snapshot-url", "REKOLLECT_SNAPSHOT_URL",
+           "`s3://bucket/prefix` shares index snapshots between nodes; unset: on local disk only",
+           check=lambda url: url.startswith("s3://"), requirement="s3://bucket/prefix"),
+    Option("job_lease_seconds", float, 30.0, "--job-lease", "REKOLLECT_JOB_LEASE",
+           "seconds a video or clustering job is held by the process running it (renewed while it runs); a job of"
+           " a process or node that died is taken over after that (at once, on SQLite, when its process is gone)",
+           check=_positive, requirement="a positive number of seconds"),
+    Option("log_format", str, "text", "--log-format", "REKOLLECT_LOG_FORMAT",
+           "`text`, or `json`: one JSON object a line (see Metrics and logs)", choices=LOG_FORMATS),
+    Option("metrics_token_file", Path, None, "--metrics-token-file", "REKOLLECT_METRICS_TOKEN_FILE",
+           "file holding the bearer token that reads `GET /metrics` (see Metrics and logs); unset: no token"),
+    Option("accept_data_loss", bool, False, "--accept-data-loss", None,
+           "start even though the store lost writes it had acknowledged (it is behind its index snapshot;"
+           " see Security); for one start", shown="off"),
+    Option("models_dir", Path, None, None, "REKOLLECT_MODELS_DIR",
+           "where `rekollect install` puts the model files, and the server reads them",
+           commands=(SERVE, INSTALL), factory=default_models_dir,
+           shown="`<virtual environment>/share/rekollect/models`"),
+)
+
+OPTION = {option.name: option for option in OPTIONS}
+"""The options by name."""
+
+
+def options(command: str) -> list[Option]:
+    """The options ``command`` (``SERVE``, ``EXPORT``, ``IMPORT``, ``UPGRADE``, ``INSTALL``) takes, in table order."""
+    return [option for option in OPTIONS if command in option.commands]
+
+
+class SettingsMethods:
+    """What ``Settings`` offers besides its fields."""
 
     @property
     def local_object_root(self) -> Path:
         """Folder whose sub-folders act as buckets when no S3 endpoint is set."""
         return self.s3_local_root or self.data_dir / "s3"
+
+    @property
+    def store_path(self) -> Path:
+        """The SQLite metadata store in the data directory."""
+        return self.data_dir / STORE_FILE
+
+    @property
+    def jobs_path(self) -> Path:
+        """The SQLite job store in the data directory."""
+        return self.data_dir / JOBS_FILE
+
+    @property
+    def arn_prefix(self) -> str:
+        """``arn:aws:rekognition:<region>:<account>:`` for this server's resources."""
+        return arn_prefix(self.region, self.account_id)
+
+    def to_json(self) -> str:
+        """These settings as JSON (for ``from_json`` in a worker process)."""
+        values = dataclasses.asdict(self)
+        return json.dumps({key: None if value is None else str(value) if isinstance(value, Path) else value
+                           for key, value in values.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """Settings written by ``to_json``."""
+        values = json.loads(text)
+        return cls(**{key: Path(value) if OPTION[key].kind is Path and value is not None else value
+                      for key, value in values.items()})
+
+
+def _field(option: Option) -> tuple[str, Any, Any]:
+    """``option`` as a ``Settings`` field: name, type and default (an option without a flag is read
+    from its variable wherever ``Settings`` are made)."""
+    if option.flag is None:
+        default = dataclasses.field(default_factory=lambda: option.initial(os.environ))
+    elif option.factory is not None:
+        default = dataclasses.field(default_factory=option.factory)
+    else:
+        default = dataclasses.field(default=option.default)
+    return option.name, option.annotation, default
+
+
+Settings = dataclasses.make_dataclass(
+    "Settings", [_field(option) for option in options(SERVE)], bases=(SettingsMethods,), frozen=True
+)
+Settings.__module__ = __name__
+Settings.__doc__ = """Everything the server is configured with: one field per option of ``OPTIONS`` that
+``rekollect serve`` takes (their meaning, defaults, flags and variables are in that table)."""
+
+
+def add_options(parser: argparse.ArgumentParser, command: str, environ: Mapping[str, str] | None = None) -> None:
+    """Add the flags of ``command``'s options to ``parser``, their defaults taken from ``environ``
+    (``os.environ``) or the table; read them back with ``checked``."""
+    environ = os.environ if environ is None else environ
+    for option in options(command):
+        try:
+            initial = option.initial(environ)
+        except ValueError:
+            parser.error(f"{option.env}: {environ[option.env]!r} is not a valid {option.kind.__name__}")
+        default = option.shown_default().replace("`", "")
+        if option.flag is None:  # said in the epilog
+            parser.set_defaults(**{option.name: initial})
+            parser.epilog = f"{parser.epilog or ''}${option.env}: {option.help.replace('`', '')} (default: {default}). "
+            continue
+        where = f"; ${option.env}" if option.env else ""
+        described = f"{option.help.replace('`', '')} (default: {default}{where})".replace("%", "%%")
+        if option.kind is bool:
+            parser.add_argument(option.flag, dest=option.name, action="store_true", default=initial, help=described)
+        else:
+            parser.add_argument(
+                option.flag,
+                dest=option.name,
+                type=option.kind,
+                default=initial,
+                choices=option.choices,
+                metavar=None if option.choices else option.flag[2:].upper().replace("-", "_"),
+                help=described,
+            )
+
+
+def checked(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """``command``'s option values in ``args`` by name; ``parser.error`` (exit status 2) for one the
+    table refuses, whether it came from a flag or a variable."""
+    values = {option.name: getattr(args, option.name) for option in options(command)}
+    for option in options(command):
+        value = values[option.name]
+        if value is None:
+            continue
+        if option.choices is not None and value not in option.choices:
+            parser.error(f"{option.flag or option.env} must be one of {', '.join(option.choices)}, not {value!r}")
+        if option.check is not None and not option.check(value):
+            parser.error(f"{option.flag or option.env} must be {option.requirement}, not {value!r}")
+    return values
+
+
+def settings_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    """The ``Settings`` of ``rekollect serve``'s parsed ``args`` (options added by ``add_options``)."""
+    return Settings(**checked(parser, args, SERVE))
+
+
+def models_dir() -> Path:
+    """Where the model files are installed: ``$REKOLLECT_MODELS_DIR``, else inside the virtual environment."""
+    return OPTION["models_dir"].initial(os.environ)
+
+
+def readme_table() -> str:
+    """The README's Configuration table (Markdown), one row per option with a flag or a variable."""
+    rows = ["| flag | variable | default | meaning | commands |", "| --- | --- | --- | --- | --- |"]
+    for option in OPTIONS:
+        commands = ", ".join(f"`{command}`" for command in option.commands)
+        rows.append(
+            f"| {f'`{option.flag}`' if option.flag else '—'} | {f'`{option.env}`' if option.env else '—'}"
+            f" | {option.shown_default()} | {option.help} | {commands} |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(readme_table())

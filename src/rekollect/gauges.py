@@ -20,9 +20,7 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .core.index_sync import SyncedIndex
 from .core.service import FaceService
-from .index.tiered import TieredIndex
 from .storage.base import every_item
 from .storage.jobs import JobStore
 from .video.jobs import VIDEO_APIS
@@ -62,14 +60,11 @@ class ServiceGauges(Collector):
         yield faces
         yield GaugeMetricFamily("rekollect_collections", "Collections in the store", value=len(counts))
 
-        index = self._service.index
-        inner = index.inner if isinstance(index, SyncedIndex) else index
-        if isinstance(inner, TieredIndex):
-            yield GaugeMetricFamily(
-                "rekollect_index_memory_bytes",
-                "Bytes allocated for the vector index's arrays in this process",
-                value=inner.memory_bytes(),
-            )
+        yield GaugeMetricFamily(
+            "rekollect_index_memory_bytes",
+            "Bytes allocated for the vector index's arrays in this process",
+            value=self._service.index.inner.memory_bytes(),
+        )
 
         yield GaugeMetricFamily(
             "rekollect_video_jobs_in_progress", "Stored-video jobs in progress", value=self._jobs.count_in_progress(VIDEO_APIS)

@@ -32,19 +32,21 @@ from .gauges import ServiceGauges
 from .health import health_route
 from .index.tiered import TieredIndex
 from .operations import TALLIES, bind_extension_operations, bind_operations
+from .operations.video import result_of as video_result_of
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
 from .startup import StartupRefused
 from .storage.base import MetadataStore
-from .storage.jobs import JobStore, SqliteJobStore
+from .storage.jobs import JobStore
 from .storage.postgres import PostgresStore
 from .storage.postgres_db import PostgresDatabase
 from .storage.postgres_jobs import PostgresJobStore
 from .storage.snapshot_mirror import SnapshotMirror
 from .storage.sqlite import SqliteStore
+from .storage.sqlite_jobs import SqliteJobStore
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
-from .vision.attributes.model_files import models_dir
+from .vision.calibrated_pack import CalibratedFaceAnalyzer
 from .vision.dlib_pack import DlibFaceAnalyzer
 from .vision.packs import ModelPacks
 from .vision.zoo_pack import ZooFaceAnalyzer
@@ -79,8 +81,8 @@ def open_stores(settings: Settings) -> Stores:
             store, PostgresJobStore(database), TokenSigner(store.secret("pagination", KEY_BYTES)), store.follow_changes
         )
     return Stores(
-        SqliteStore(settings.data_dir / "rekollect.sqlite3"),
-        SqliteJobStore(settings.data_dir / "jobs.sqlite3"),
+        SqliteStore(settings.store_path),
+        SqliteJobStore(settings.jobs_path),
         TokenSigner.for_data_dir(settings.data_dir),
     )
 
@@ -88,7 +90,8 @@ def open_stores(settings: Settings) -> Stores:
 def build_service(settings: Settings, stores: Stores) -> FaceService:
     """The face service on ``stores``: a tiered in-memory index following the store's change log
     (snapshots in ``<data-dir>/index``, shared through ``snapshot_url`` when set), face models 1.0
-    (dlib) and 2.0 (YuNet + SFace, the default for new collections), local or S3 objects."""
+    (dlib), 2.0 (YuNet + SFace) and 2.1 (2.0's networks, Similarity on the false-match-rate scale;
+    the default for new collections), local or S3 objects."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     objects: ObjectSource
     if settings.s3_endpoint_url:
@@ -105,7 +108,8 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
     )
     threads = settings.vision_threads or cores
     dlib_pack = DlibFaceAnalyzer(threads=threads)
-    packs = ModelPacks([dlib_pack, ZooFaceAnalyzer(dlib_pack, threads=threads)], default=settings.face_model_version)
+    zoo_pack = ZooFaceAnalyzer(dlib_pack, threads=threads)
+    packs = ModelPacks([dlib_pack, zoo_pack, CalibratedFaceAnalyzer(zoo_pack)], default=settings.face_model_version)
     index = SyncedIndex(
         stores.metadata,
         vectors,
@@ -120,7 +124,7 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
         packs=packs,
         objects=objects,
         tokens=stores.tokens,
-        arn_prefix=arn_prefix(settings),
+        arn_prefix=settings.arn_prefix,
     )
     index.open()
     return service
@@ -133,6 +137,7 @@ def build_jobs(settings: Settings, service: FaceService, stores: Stores) -> tupl
         stores.jobs,
         settings.data_dir / "video-spool",
         Notifier(settings.sns_endpoint_url, settings.video_webhook_url),
+        result_of=video_result_of,
         sample_rate=settings.video_sample_rate,
         max_jobs=settings.video_max_jobs,
         analysis_threads=max(1, available_cores() // settings.workers),
@@ -152,15 +157,10 @@ def build_guard(settings: Settings) -> RequestGuard:
         raise SystemExit(f"cannot load credentials: {error}") from None
     return RequestGuard(
         credentials,
-        arn_prefix(settings),
+        settings.arn_prefix,
         settings.region,
         max_clock_skew=dt.timedelta(seconds=settings.max_clock_skew_seconds),
     )
-
-
-def arn_prefix(settings: Settings) -> str:
-    """``arn:aws:rekognition:<region>:<account>:`` for this server's resources."""
-    return f"arn:aws:rekognition:{settings.region}:{settings.account_id}:"
 
 
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
@@ -171,7 +171,7 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     service = build_service(settings, stores)
     videos, clustering = build_jobs(settings, service, stores)
     stop = threading.Event()
-    if stores.follow_changes is not None and isinstance(service.index, SyncedIndex):
+    if stores.follow_changes is not None:
         follow = functools.partial(stores.follow_changes, service.index.sync, stop)
         threading.Thread(target=follow, name="change-log", daemon=True).start()
     metrics = WireMetrics(
@@ -188,9 +188,9 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
         guard=guard,
         metrics=metrics,
         on_shutdown=lambda: shut_down(service, stop),
-        extra_routes=[health_route(service.index)] if isinstance(service.index, SyncedIndex) else [],
+        extra_routes=[health_route(service.index)],
     )
-    app.mount("/console", console_app(models_dir()))  # static pages; the API they call is guarded as always
+    app.mount("/console", console_app(settings.models_dir))  # static pages; the API they call is guarded as always
     return app
 
 
@@ -221,8 +221,7 @@ def shut_down(service: FaceService, stop: threading.Event) -> None:
     """Stop following the change log and write the last index snapshot (snapshot-writer process),
     as the README promises at shutdown."""
     stop.set()
-    if isinstance(service.index, SyncedIndex):
-        service.index.close()
+    service.index.close()
 
 
 _WORKER_SETTINGS = "REKOLLECT_WORKER_SETTINGS"
@@ -261,7 +260,7 @@ def check_data_dir(settings: Settings) -> None:
     if settings.database_url:
         return  # each node checks its own snapshot against the shared database
     TokenSigner.for_data_dir(settings.data_dir)
-    store = SqliteStore(settings.data_dir / "rekollect.sqlite3")
+    store = SqliteStore(settings.store_path)
     try:
         with contextlib.suppress(OSError, ValueError):  # a damaged snapshot is only rebuilt
             manifest = read_manifest(settings.data_dir / "index")

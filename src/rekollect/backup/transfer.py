@@ -13,8 +13,8 @@ writing.
    in a scratch SQLite file in a temporary directory (removed afterwards), which also checks what
    spans records: no id twice, faces name images and users of the file, an image's faces are
    consecutive and at most ``MAX_FACES_PER_IMAGE``, every image has faces, a user has at most
-   ``MAX_FACES_PER_USER`` faces and a ``Vector`` exactly when it has faces, the mean of their
-   embeddings (within ``USER_VECTOR_TOLERANCE``). The first problem refuses the whole file with one
+   ``MAX_FACES_PER_USER`` faces and a ``Vector`` exactly when it has faces, the one its face model
+   makes of their embeddings (``FaceAnalyzer.user_vector``, within ``USER_VECTOR_TOLERANCE``). The first problem refuses the whole file with one
    line naming the member, the line and the rule; nothing is stored.
 2. *Refusals against the store:* the collection id is free, and no FaceId of the file is in the
    store (one indexed lookup per 500 FaceIds, ``MetadataStore.face_collections``: the cost does not
@@ -46,6 +46,7 @@ import numpy as np
 from ..core.rules import MAX_FACES_PER_IMAGE, VectorRule, created_problem, face_problem, shape_problem
 from ..core.service import MAX_FACES_PER_USER
 from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, every_item
+from ..vision.calibrated_pack import CalibratedFaceAnalyzer
 from ..vision.dlib_pack import DlibFaceAnalyzer
 from ..vision.packs import ModelPacks
 from ..vision.zoo_pack import ZooFaceAnalyzer
@@ -53,12 +54,14 @@ from .archive import LINE_BYTES, Archive, BackupError, decode_vector, encode_vec
 
 log = logging.getLogger(__name__)
 
-RULES = {pack.model_version: VectorRule.of(pack) for pack in (DlibFaceAnalyzer, ZooFaceAnalyzer)}
-"""The vector rule of each face model a server holds (the packs ``server.build_service`` loads)."""
+PACKS = {pack.model_version: pack for pack in (DlibFaceAnalyzer, ZooFaceAnalyzer, CalibratedFaceAnalyzer)}
+"""The face model packs a server holds (those ``server.build_service`` loads), by version: each
+declares its vectors' rule (``core.rules.VectorRule``) and how it makes a user's vector."""
+RULES = {version: VectorRule.of(pack) for version, pack in PACKS.items()}
 
 USER_VECTOR_TOLERANCE = 1e-4
-"""Largest difference of any value between a user's ``Vector`` and the mean of its faces' embeddings
-(the float32 mean the server stores differs from the exact one by about 1e-7)."""
+"""Largest difference of any value between a user's ``Vector`` and the vector its face model makes of
+its faces' embeddings (``FaceAnalyzer.user_vector``; float32 rounding differs by about 1e-7)."""
 
 WRITE_BATCH = 1000
 """Most users or faces an import writes in one store transaction."""
@@ -71,13 +74,14 @@ PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
 PRAGMA cache_size = -8192;
 CREATE TABLE images (image_id TEXT PRIMARY KEY, line INTEGER, content_hash TEXT, external TEXT, faces INTEGER);
-CREATE TABLE users (seq INTEGER PRIMARY KEY, user_id TEXT UNIQUE, line INTEGER, vector BLOB, faces INTEGER, total BLOB);
+CREATE TABLE users (seq INTEGER PRIMARY KEY, user_id TEXT UNIQUE, line INTEGER, vector BLOB, faces INTEGER);
 CREATE TABLE faces (
     seq INTEGER PRIMARY KEY, face_id TEXT UNIQUE, image_id TEXT, external TEXT, width REAL, height REAL, left REAL,
     top REAL, confidence REAL, embedding BLOB, user_id TEXT
 );
+CREATE INDEX faces_by_user ON faces (user_id, seq);
 """
-"""The checked file, kept on disk: ``users.total`` is the float64 sum of the user's faces' embeddings."""
+"""The checked file, kept on disk."""
 
 
 @dataclass(frozen=True)
@@ -142,11 +146,11 @@ def import_collection(
     already has.
     """
     with Archive(path) as archive, tempfile.TemporaryDirectory(prefix="rekollect-import-") as scratch_dir:
-        record, tags, rule = _collection(archive.manifest["Collection"], arn_prefix, collection_id)
+        record, tags = _collection(archive.manifest["Collection"], arn_prefix, collection_id)
         scratch = sqlite3.connect(Path(scratch_dir) / "checked.sqlite3", isolation_level=None)
         try:
             scratch.executescript(_SCRATCH)
-            _Checker(archive, scratch, rule, record.face_model_version).check()
+            _Checker(archive, scratch, record.face_model_version).check()
             return _write(store, scratch, record, tags, new_face_ids)
         finally:
             scratch.close()
@@ -154,8 +158,8 @@ def import_collection(
 
 def _collection(
     header: dict[str, Any], arn_prefix: str, collection_id: str | None
-) -> tuple[CollectionRecord, dict[str, str], VectorRule]:
-    """The collection record, tags and vector rule of the manifest's ``Collection``; ``BackupError``
+) -> tuple[CollectionRecord, dict[str, str]]:
+    """The collection record and tags of the manifest's ``Collection``; ``BackupError``
     for a face model this server cannot search or a value the API would refuse."""
     version = ModelPacks.canonical(str(header.get("FaceModelVersion")))
     if version not in RULES:
@@ -181,14 +185,16 @@ def _collection(
     if problem is not None:
         raise BackupError(f"manifest.json: {problem}")
     record = CollectionRecord(target, f"{arn_prefix}collection/{target}", created, version)
-    return record, dict(tags), RULES[version]
+    return record, dict(tags)
 
 
 class _Checker:
     """Reads the archive once, checks every record, and keeps the checked file in ``scratch``."""
 
-    def __init__(self, archive: Archive, scratch: sqlite3.Connection, rule: VectorRule, version: str) -> None:
-        self.archive, self.db, self.rule, self.version = archive, scratch, rule, version
+    def __init__(self, archive: Archive, scratch: sqlite3.Connection, version: str) -> None:
+        self.archive, self.db, self.version = archive, scratch, version
+        self.rule = RULES[version]
+        self.user_vector = PACKS[version].user_vector
 
     def check(self) -> None:
         """``BackupError`` naming the member, line and rule of the first problem (see the module docstring)."""
@@ -244,7 +250,7 @@ class _Checker:
                 blob = vector.astype("<f4").tobytes()
             try:
                 self.db.execute(
-                    "INSERT INTO users (user_id, line, vector, faces, total) VALUES (?, ?, ?, 0, NULL)",
+                    "INSERT INTO users (user_id, line, vector, faces) VALUES (?, ?, ?, 0)",
                     (user_id, number, blob),
                 )
             except sqlite3.IntegrityError:
@@ -291,36 +297,37 @@ class _Checker:
                 raise BackupError(f"{where}: FaceId {face.face_id} appears twice") from None
 
     def _add_to_user(self, face: FaceRecord, where: str) -> None:
-        user = self.db.execute("SELECT faces, total FROM users WHERE user_id = ?", (face.user_id,)).fetchone()
+        user = self.db.execute("SELECT faces FROM users WHERE user_id = ?", (face.user_id,)).fetchone()
         if user is None:
             raise BackupError(f"{where}: UserId {face.user_id} is not in users.jsonl")
         if user[0] >= MAX_FACES_PER_USER:
             raise BackupError(f"{where}: user {face.user_id} has more than {MAX_FACES_PER_USER} faces (AWS's quota)")
-        total = face.embedding.astype(np.float64)
-        if user[1] is not None:
-            total += np.frombuffer(user[1], dtype="<f8")
-        self.db.execute(
-            "UPDATE users SET faces = faces + 1, total = ? WHERE user_id = ?",
-            (total.astype("<f8").tobytes(), face.user_id),
-        )
+        self.db.execute("UPDATE users SET faces = faces + 1 WHERE user_id = ?", (face.user_id,))
 
     def _whole(self) -> None:
         """What spans the members: every image has faces; users' vectors agree with their faces."""
         empty = self.db.execute("SELECT line, image_id FROM images WHERE faces = 0 ORDER BY line LIMIT 1").fetchone()
         if empty is not None:
             raise BackupError(f"images.jsonl line {empty[0]}: image {empty[1]} has no faces in faces.jsonl")
-        for line, user_id, blob, faces, total in self.db.execute(
-            "SELECT line, user_id, vector, faces, total FROM users ORDER BY line"
-        ):
-            where = f"users.jsonl line {line}"
-            if blob is None and faces:
-                raise BackupError(f"{where}: user {user_id} has {faces} faces but no Vector")
-            if blob is not None and not faces:
-                raise BackupError(f"{where}: user {user_id} has a Vector but no faces")
-            if blob is not None:
-                mean = np.frombuffer(total, dtype="<f8") / faces
-                if np.abs(np.frombuffer(blob, dtype="<f4") - mean).max() > USER_VECTOR_TOLERANCE:
-                    raise BackupError(f"{where}: the Vector of user {user_id} is not the mean of its faces' embeddings")
+        users = self.db.execute("SELECT line, user_id, vector, faces FROM users ORDER BY line")
+        while batch := users.fetchmany(_PAGE):
+            for line, user_id, blob, faces in batch:
+                self._check_user(f"users.jsonl line {line}", user_id, blob, faces)
+
+    def _check_user(self, where: str, user_id: str, blob: bytes | None, faces: int) -> None:
+        if blob is None and faces:
+            raise BackupError(f"{where}: user {user_id} has {faces} faces but no Vector")
+        if blob is not None and not faces:
+            raise BackupError(f"{where}: user {user_id} has a Vector but no faces")
+        if blob is None:
+            return
+        rows = self.db.execute("SELECT embedding FROM faces WHERE user_id = ? ORDER BY seq", (user_id,))
+        expected = self.user_vector(np.stack([np.frombuffer(embedding, dtype="<f4") for (embedding,) in rows]))
+        if np.abs(np.frombuffer(blob, dtype="<f4") - expected).max() > USER_VECTOR_TOLERANCE:
+            raise BackupError(
+                f"{where}: the Vector of user {user_id} is not the one face model {self.version} makes of its"
+                " faces' embeddings"
+            )
 
 
 def _face(row: dict[str, Any], where: str) -> FaceRecord:

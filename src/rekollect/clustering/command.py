@@ -46,7 +46,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--collection-id", required=True)
     parser.add_argument("--endpoint-url", default="http://127.0.0.1:8085")
     parser.add_argument("--region", default=None, help="default: boto3's configured region, else us-east-1")
-    parser.add_argument("--threshold", type=float, help="FaceMatchThreshold (default: the server's, 97)")
+    parser.add_argument("--threshold", type=float, help="FaceMatchThreshold (default: the collection's face model's: 82 for 2.1, 97 for 1.0 and 2.0)")
     parser.add_argument("--min-cluster-size", type=int, help="MinClusterSize (default 2)")
     parser.add_argument("--include-associated", action="store_true", help="also cluster faces that belong to users")
     parser.add_argument("--accept", nargs="*", metavar="CLUSTER_ID", help="make users of these clusters (none: all)")

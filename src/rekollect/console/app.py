@@ -37,7 +37,7 @@ def console_app(vendor_dir: Path) -> ASGIApp:
         path = vendor_dir / SIGNER_FILE
         if not path.is_file():
             return PlainTextResponse(
-                f"{path} is missing: run `python -m rekollect.vision.attributes.install`", status_code=404
+                f"{path} is missing: run `rekollect install`", status_code=404
             )
         return FileResponse(path, media_type="text/javascript")
 

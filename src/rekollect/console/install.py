@@ -1,4 +1,4 @@
-"""Install the console's npm file (run once at set-up, from ``rekollect.vision.attributes.install``).
+"""Install the console's npm file (run once at set-up, by ``rekollect install``).
 
 ``python -m rekollect.console.install`` puts ``aws4fetch.esm.js`` (SigV4 signing with WebCrypto,
 one ES module) from the ``aws4fetch@1.0.20`` package (npm, MIT) into ``models_dir()``, fetched with
@@ -14,7 +14,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from ..vision.attributes.model_files import models_dir
+from ..config import models_dir
 
 AWS4FETCH = "aws4fetch@1.0.20"
 SIGNER_FILE = "aws4fetch.esm.js"

@@ -1,4 +1,4 @@
-"""The ``FaceDetail`` members selected by ``Attributes`` (DetectFaces) or ``DetectionAttributes`` (IndexFaces).
+"""The face attributes selected by ``Attributes`` (DetectFaces) or ``DetectionAttributes`` (IndexFaces), measured.
 
 Selection follows the AWS API Reference: ``DEFAULT`` (or nothing) gives BoundingBox, Confidence,
 Pose, Quality and five Landmarks; ``ALL`` gives every attribute and all 30 landmarks (``["ALL",
@@ -11,12 +11,13 @@ them, and an invented value would be worse than none; nor is the ``CONFUSED`` em
 model has no such class). When a request selects any of them (by name or with ``ALL``) and a face
 is returned, the response says so: the notice ``unsupported-attributes`` (the wire layer's header
 ``x-rekollect-unsupported-attributes``) lists them by ``FaceDetail`` member, e.g.
-``Beard,Mustache,Emotions.CONFUSED``.
+``Beard,Mustache,Emotions.CONFUSED``. ``measure_attributes`` gives the values as ``FaceAttributes``;
+``operations/face_details.py`` writes them as ``FaceDetail`` members.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from ..notices import notice
 from ..vision.analyzer import DetectedFace
@@ -70,41 +71,52 @@ def unsupported(attributes: list[str] | None) -> list[str]:
     return [*left_out, UNSUPPORTED_EMOTION] if "EMOTIONS" in chosen else left_out
 
 
-def attribute_members(face: DetectedFace, image: DecodedImage, attributes: list[str] | None) -> dict[str, Any]:
-    """Extra ``FaceDetail`` members for the selection; with ``ALL`` also the 30-type ``Landmarks``
-    (ratios of the image's width and height). Records the ``unsupported-attributes`` notice."""
+@dataclass(frozen=True)
+class FaceAttributes:
+    """The attributes a selection asked for, measured (``None``: not asked for).
+
+    ``eyes_open``, ``mouth_open`` and ``smile`` are ``(value, confidence)``; ``eye_direction``
+    ``(yaw, pitch, confidence)`` in degrees; ``landmarks`` all 30, ``(Type, x, y)`` as ratios of the
+    image (with ``ALL`` only); ``age_range`` ``(low, high)`` years; ``male_probability`` 0–1;
+    ``emotions`` ``(Type, confidence)``. Confidences are 0–100.
+    """
+
+    eyes_open: tuple[bool, float] | None = None
+    mouth_open: tuple[bool, float] | None = None
+    smile: tuple[bool, float] | None = None
+    eye_direction: tuple[float, float, float] | None = None
+    landmarks: list[tuple[str, float, float]] | None = None
+    age_range: tuple[int, int] | None = None
+    male_probability: float | None = None
+    emotions: list[tuple[str, float]] | None = None
+
+
+def measure_attributes(face: DetectedFace, image: DecodedImage, attributes: list[str] | None) -> FaceAttributes:
+    """The attributes ``attributes`` selects, measured on ``face`` (only the models they need run).
+    Records the ``unsupported-attributes`` notice."""
     notice(UNSUPPORTED_NOTICE, *unsupported(attributes))
     wanted = selected(attributes) - UNSUPPORTED_ATTRIBUTES
     every = bool(attributes) and "ALL" in attributes
     models = attribute_models()
-    members: dict[str, Any] = {}
+    measured: dict[str, object] = {}
     if every or wanted & _MESH_ATTRIBUTES:
         mesh = models.mesh.analyze(image.pixels, face)
-        for name, member, measure in (
-            ("EYES_OPEN", "EyesOpen", eyes_open),
-            ("MOUTH_OPEN", "MouthOpen", mouth_open),
-            ("SMILE", "Smile", smile),
+        for name, field, measure in (
+            ("EYES_OPEN", "eyes_open", eyes_open),
+            ("MOUTH_OPEN", "mouth_open", mouth_open),
+            ("SMILE", "smile", smile),
+            ("EYE_DIRECTION", "eye_direction", eye_direction),
         ):
             if name in wanted:
-                value, confidence = measure(mesh)
-                members[member] = {"Value": value, "Confidence": confidence}
-        if "EYE_DIRECTION" in wanted:
-            yaw, pitch, confidence = eye_direction(mesh)
-            members["EyeDirection"] = {"Yaw": yaw, "Pitch": pitch, "Confidence": confidence}
+                measured[field] = measure(mesh)
         if every:
-            members["Landmarks"] = [
-                {"Type": name, "X": x / image.width, "Y": y / image.height} for name, x, y in mesh_landmarks(mesh)
-            ]
+            measured["landmarks"] = [(name, x / image.width, y / image.height) for name, x, y in mesh_landmarks(mesh)]
     if wanted & {"AGE_RANGE", "GENDER"}:
         demographics = models.demographics.predict(image.pixels, face)
         if "AGE_RANGE" in wanted:
-            members["AgeRange"] = {"Low": demographics.age_low, "High": demographics.age_high}
+            measured["age_range"] = (demographics.age_low, demographics.age_high)
         if "GENDER" in wanted:
-            male = demographics.male_probability >= 0.5
-            probability = demographics.male_probability if male else 1.0 - demographics.male_probability
-            members["Gender"] = {"Value": "Male" if male else "Female", "Confidence": probability * 100.0}
+            measured["male_probability"] = demographics.male_probability
     if "EMOTIONS" in wanted:
-        members["Emotions"] = [
-            {"Type": name, "Confidence": confidence} for name, confidence in models.emotions.predict(image.pixels, face)
-        ]
-    return members
+        measured["emotions"] = models.emotions.predict(image.pixels, face)
+    return FaceAttributes(**measured)

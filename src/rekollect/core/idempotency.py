@@ -19,25 +19,25 @@ from ..storage.base import MetadataStore, SavedResponse
 def run_once(
     store: MetadataStore, operation: str, request: dict[str, Any], action: Callable[[], dict[str, Any]]
 ) -> tuple[dict[str, Any], bool]:
-    """Run ``action`` in one store transaction unless ``request``'s token already ran.
+    """Run ``action`` unless ``request``'s token already ran, and save its response for the token.
 
     Returns ``(response, replayed)``; ``replayed`` is true when the saved response was returned.
-    The caller holds the service lock.
+    Call inside ``FaceService.writing()``: the check, the action and the saved response are one
+    store transaction.
     """
     token = request.get("ClientRequestToken")
-    with store.atomic():
-        if token is None:
-            return action(), False
-        scope = f"{operation}\n{request['CollectionId']}"
-        parameters = {key: value for key, value in request.items() if key != "ClientRequestToken"}
-        fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
-        saved = store.saved_response(scope, token)
-        if saved is not None:
-            if saved.fingerprint != fingerprint:
-                raise IdempotentParameterMismatchException(
-                    f"ClientRequestToken {token} was already used with different parameters"
-                )
-            return json.loads(saved.response), True
-        response = action()
-        store.save_response(scope, token, SavedResponse(fingerprint, json.dumps(response)))
-        return response, False
+    if token is None:
+        return action(), False
+    scope = f"{operation}\n{request['CollectionId']}"
+    parameters = {key: value for key, value in request.items() if key != "ClientRequestToken"}
+    fingerprint = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+    saved = store.saved_response(scope, token)
+    if saved is not None:
+        if saved.fingerprint != fingerprint:
+            raise IdempotentParameterMismatchException(
+                f"ClientRequestToken {token} was already used with different parameters"
+            )
+        return json.loads(saved.response), True
+    response = action()
+    store.save_response(scope, token, SavedResponse(fingerprint, json.dumps(response)))
+    return response, False

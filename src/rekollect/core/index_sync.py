@@ -1,13 +1,16 @@
-"""``SyncedIndex``: a ``VectorIndex`` that mirrors the store through its index change log.
+"""``SyncedIndex``: the vector index of the face service, following the store through its change log.
 
 The metadata store is the source of truth; its change log (``MetadataStore.index_changes``) lists,
 in commit order, every face added or deleted, user vector set or user deleted and collection
-deleted. A ``SyncedIndex`` keeps a cursor into that log and, before every search or ``get`` (and in
-place of every ``add`` / ``remove`` / ``drop`` the operations make after writing the store), applies
-the entries after its cursor, each with the entry's *current* state in the store. Replaying an
-entry is idempotent, so the index always equals the store at its cursor, and a write committed by
-any process (another server worker, ``bench/load_synthetic_faces.py``) is visible to the next
-search of every process. A search therefore costs one indexed SQLite read more (tens of µs).
+deleted. A write changes only the store (``FaceService.writing``); a ``SyncedIndex`` keeps a cursor
+into the log and, before every search or ``get`` and after every write, applies the entries after
+its cursor (``sync``) to an in-memory index (``TieredIndex``), each with the entry's *current*
+state in the store. Replaying an entry is idempotent, so the index always equals the store at its
+cursor, and a write committed by any process (another server worker, ``rekollect collection
+import``, ``bench/load_synthetic_faces.py``) is visible to the next search of every process. A
+search therefore costs one indexed read of the store more (a few µs on SQLite). Its interface is
+what it does: ``search``, ``get`` and ``sync``, with ``open``, ``save`` and ``close`` for its
+snapshots; space names are ``rekollect.spaces``'.
 
 Snapshots (``<data-dir>/index/``): each space in a ``.rkix`` file (``TieredIndex.save_space``,
 every block checksummed) and ``manifest.json`` naming the files and the log cursor they are all
@@ -44,6 +47,7 @@ from typing import Protocol
 import numpy as np
 
 from ..index.tiered import TieredIndex
+from ..spaces import faces_space, users_space
 from ..startup import StartupRefused
 from ..storage.base import IndexChange, MetadataStore, every_item
 from .rules import VectorRule
@@ -68,7 +72,7 @@ class SnapshotCopies(Protocol):
 
 
 class SyncedIndex:
-    """``VectorIndex`` over ``inner`` that follows ``store``'s change log; snapshots in ``directory``.
+    """The vectors of ``store`` in ``inner``, kept current by following its change log; snapshots in ``directory``.
 
     ``save_every`` (entries) and ``save_after`` (seconds, with at least one entry) trigger a
     background snapshot in the writer process. ``accept_data_loss``: serve a store that is behind
@@ -93,7 +97,6 @@ class SyncedIndex:
     ) -> None:
         self.store = store
         self.rules = rules
-        self._space_rules: dict[str, VectorRule] = {}
         self.mirror = mirror
         self.accept_data_loss = accept_data_loss
         self.inner = inner
@@ -108,22 +111,16 @@ class SyncedIndex:
         self._writer_lock: int | None = None
         self._closed = threading.Event()
 
-    # VectorIndex (writes are already in the store: catching up applies them)
-
-    def add(self, space: str, keys: list[str], vectors: np.ndarray) -> None:
-        self.sync()
-
-    def remove(self, space: str, keys: list[str]) -> None:
-        self.sync()
-
-    def drop(self, space: str) -> None:
-        self.sync()
+    # Reads, each after catching up with the store
 
     def search(self, space: str, query: np.ndarray, k: int, max_distance: float) -> list[tuple[str, float]]:
+        """Up to ``k`` ``(key, distance)`` pairs of ``space`` with Euclidean distance ≤ ``max_distance``
+        to the ``(d,)`` float32 ``query``, nearest first (``TieredIndex.search``)."""
         self.sync()
         return self.inner.search(space, query, k, max_distance)
 
     def get(self, space: str, key: str) -> np.ndarray | None:
+        """The vector stored under ``key`` in ``space``, or ``None``."""
         self.sync()
         return self.inner.get(space, key)
 
@@ -141,22 +138,22 @@ class SyncedIndex:
             changes = self.store.index_changes(start, _BATCH)
             if not changes:
                 return applied
-            for space in {change.space for change in changes if change.key is not None}:
-                self._rule(space)  # looked up (in the store) before the lock is taken
+            # Looked up now, in the store, before the lock is taken (a collection's model may change:
+            # ``rekollect collection upgrade``).
+            rules = {space: self._rule(space) for space in {change.space for change in changes if change.key is not None}}
             with self._lock:
                 if self.cursor != start:
                     continue
-                self._apply(changes)
+                self._apply(changes, rules)
                 self.cursor = changes[-1].seq
                 applied += len(changes)
                 self._pending += len(changes)
 
-    def _apply(self, changes: list[IndexChange]) -> None:
+    def _apply(self, changes: list[IndexChange], rules: dict[str, VectorRule | None]) -> None:
         """Bring the entries' spaces and keys to their current store state (drops first); keys
-        whose stored vector breaks the space's rule are quarantined (removed)."""
+        whose stored vector breaks the space's rule (``rules``) are quarantined (removed)."""
         for space in {change.space for change in changes if change.key is None}:
             self.inner.drop(space)
-            self._space_rules.pop(space, None)  # a collection created again may have another model
             self._dirty.add(space)
         latest: dict[str, dict[str, np.ndarray | None]] = {}
         for change in changes:
@@ -164,18 +161,20 @@ class SyncedIndex:
                 latest.setdefault(change.space, {})[change.key] = change.vector
         for space, entries in latest.items():
             self._dirty.add(space)
-            keys, matrix = self._usable(space, [(key, vector) for key, vector in entries.items() if vector is not None])
+            present = [(key, vector) for key, vector in entries.items() if vector is not None]
+            keys, matrix = self._usable(space, present, rules[space])
             usable = set(keys)
             self.inner.remove(space, [key for key in entries if key not in usable])
             fresh = [row for row, key in enumerate(keys) if not _same(self.inner.get(space, key), matrix[row])]
             if fresh:
                 self.inner.add(space, [keys[row] for row in fresh], matrix[fresh])
 
-    def _usable(self, space: str, rows: list[tuple[str, np.ndarray]]) -> tuple[list[str], np.ndarray]:
-        """The keys of the ``(key, vector)`` rows that follow ``space``'s rule and their ``(n, d)``
+    def _usable(
+        self, space: str, rows: list[tuple[str, np.ndarray]], rule: VectorRule | None
+    ) -> tuple[list[str], np.ndarray]:
+        """The keys of the ``(key, vector)`` rows that follow ``space``'s ``rule`` and their ``(n, d)``
         vectors (stacked once); one WARNING for each other row."""
         kind, _, collection_id = space.partition("/")
-        rule = self._rule(space)
         if not rows or (rule is None and self.rules is not None):
             return [], np.zeros((0, 0), np.float32)  # nothing, or a collection gone or of a model not held here
         keys, vectors = [key for key, _ in rows], [vector for _, vector in rows]
@@ -205,15 +204,8 @@ class SyncedIndex:
         return [keys[row] for row in kept], np.stack([vectors[row] for row in kept]) if kept else np.zeros((0, size))
 
     def _rule(self, space: str) -> VectorRule | None:
-        """``space``'s rule (looked up once per space until the space is dropped)."""
-        if self.rules is None:
-            return None
-        rule = self._space_rules.get(space)
-        if rule is None:
-            rule = self.rules(space)
-            if rule is not None:
-                self._space_rules[space] = rule
-        return rule
+        """``space``'s rule now (``None`` without ``rules``)."""
+        return None if self.rules is None else self.rules(space)
 
     # Start-up and snapshots
 
@@ -262,14 +254,14 @@ class SyncedIndex:
             self.cursor = self.store.index_cursor()
             for collection in every_item(lambda after: self.store.list_collections(after, 1000)):
                 cid = collection.collection_id
-                self._fill(f"faces/{cid}", list(self.store.iter_embeddings(cid)))
-                self._fill(f"users/{cid}", list(self.store.iter_user_vectors(cid)))
+                self._fill(faces_space(cid), list(self.store.iter_embeddings(cid)))
+                self._fill(users_space(cid), list(self.store.iter_user_vectors(cid)))
             self._dirty = set(self.inner.spaces())
 
     def _fill(self, space: str, rows: list[tuple[str, np.ndarray]]) -> None:
         """Replace ``space`` with its usable ``rows`` in one ``add`` (so the IVF, if any, is trained once)."""
         self.inner.drop(space)
-        keys, matrix = self._usable(space, rows)
+        keys, matrix = self._usable(space, rows, self._rule(space))
         if keys:
             self.inner.add(space, keys, matrix)
 

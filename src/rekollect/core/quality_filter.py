@@ -17,8 +17,8 @@ LOW_FACE_QUALITY   share of the face box inside the image (0–1) below        0
 (*) of the decoded image, which is reduced when larger than 1920x1080 (``images.py``): as AWS asks
 for proportionally larger faces in larger images, the limit is then relative to the image size.
 
-``Confidence``, ``Pose`` and ``Quality`` are the values ``FaceDetail`` reports (see
-``face_details.py``). ``MEDIUM`` keeps every real face the detector finds in the shared photo set
+The quantities are a face's ``FaceMeasurement`` (``measurement.py``), so ``Confidence``, ``Pose``
+and ``Quality`` are the values ``FaceDetail`` reports. ``MEDIUM`` keeps every real face the detector finds in the shared photo set
 (their lowest values: Confidence 77.6, Brightness 34.0, Sharpness 17.0, 63 px, 77 % inside; pose
 estimates reach 70° on turned faces in ``t1.jpg``) and drops the one background false positive
 (``img67.jpg``: Sharpness 0.8, Brightness 13.3), as well as blurred and darkened copies; ``HIGH``
@@ -32,9 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..vision.analyzer import DetectedFace
-from ..vision.pose import head_pose
-from ..vision.quality import brightness, face_region, sharpness
 from .images import DecodedImage
+from .measurement import FaceMeasurement, measure_all
 
 INDEX_DEFAULT = "AUTO"
 """IndexFaces' default ``QualityFilter``."""
@@ -62,45 +61,37 @@ LEVELS: dict[str, Limits] = {
 LEVELS["AUTO"] = LEVELS["MEDIUM"]
 
 
-def inside_fraction(face: DetectedFace, image: DecodedImage) -> float:
-    """Share (0–1) of the face box's area that lies inside the image."""
-    left, top, right, bottom = face.box
-    inner = max(0.0, min(right, image.width) - max(left, 0.0)) * max(0.0, min(bottom, image.height) - max(top, 0.0))
-    return inner / face.area if face.area > 0 else 0.0
-
-
-def quality_reasons(face: DetectedFace, image: DecodedImage, quality_filter: str) -> list[str]:
-    """Every quality reason ``face`` fails at ``quality_filter`` (empty for ``NONE`` or a good face)."""
+def quality_reasons(measured: FaceMeasurement, quality_filter: str) -> list[str]:
+    """Every quality reason the face fails at ``quality_filter`` (empty for ``NONE`` or a good face)."""
     limits = LEVELS.get(quality_filter)
     if limits is None:
         return []
-    left, top, right, bottom = face.box
-    region = face_region(image.pixels, face.box)
-    _, yaw, pitch = head_pose(face.landmarks, image.width, image.height)
+    _, yaw, pitch = measured.pose
     checks = (
         ("EXTREME_POSE", max(abs(yaw), abs(pitch)) > limits.max_angle),
-        ("LOW_BRIGHTNESS", brightness(region) < limits.min_brightness),
-        ("LOW_SHARPNESS", sharpness(region) < limits.min_sharpness),
-        ("LOW_CONFIDENCE", face.confidence < limits.min_confidence),
-        ("SMALL_BOUNDING_BOX", min(right - left, bottom - top) < limits.min_side),
-        ("LOW_FACE_QUALITY", inside_fraction(face, image) < limits.min_inside),
+        ("LOW_BRIGHTNESS", measured.brightness < limits.min_brightness),
+        ("LOW_SHARPNESS", measured.sharpness < limits.min_sharpness),
+        ("LOW_CONFIDENCE", measured.confidence < limits.min_confidence),
+        ("SMALL_BOUNDING_BOX", measured.shorter_side < limits.min_side),
+        ("LOW_FACE_QUALITY", measured.inside < limits.min_inside),
     )
     return [reason for reason, failed in checks if failed]
 
 
 def filter_faces(
     faces: list[DetectedFace], image: DecodedImage, quality_filter: str
-) -> tuple[list[DetectedFace], list[tuple[DetectedFace, list[str]]]]:
-    """Split ``faces`` into those that pass ``quality_filter`` and ``(face, reasons)`` for the rest.
+) -> tuple[list[FaceMeasurement], list[tuple[FaceMeasurement, list[str]]]]:
+    """Measure ``faces`` (found in ``image``) and split them into those that pass ``quality_filter``
+    and ``(face, reasons)`` for the rest.
 
     Both lists keep the input order (largest first, as the detector returns faces).
     """
-    kept: list[DetectedFace] = []
-    rejected: list[tuple[DetectedFace, list[str]]] = []
-    for face in faces:
-        reasons = quality_reasons(face, image, quality_filter)
+    kept: list[FaceMeasurement] = []
+    rejected: list[tuple[FaceMeasurement, list[str]]] = []
+    for measured in measure_all(faces, image):
+        reasons = quality_reasons(measured, quality_filter)
         if reasons:
-            rejected.append((face, reasons))
+            rejected.append((measured, reasons))
         else:
-            kept.append(face)
+            kept.append(measured)
     return kept, rejected

@@ -5,11 +5,10 @@ One set of checks for the API's write paths (IndexFaces, AssociateFaces / Disass
 process or node wrote, or that were planted in the database) and from its snapshots:
 
 - **Vectors** (``VectorRule``): finite, of the face model's length, and of the norm the model
-  produces. Each face model pack declares its ``embedding_size`` and ``embedding_norm`` (the range
-  of Euclidean norms of its face vectors, tolerance included; ``vision/analyzer.py``), so a new pack
-  brings its own rule. A user's vector is the mean of at most 100 of its faces' vectors, so its
-  norm is at most the largest face norm (triangle inequality): a user vector must be finite, of the
-  model's length and of norm at most the face range's upper end. A vector that breaks its rule
+  produces. Each face model pack declares its ``embedding_size``, ``embedding_norm`` (the range
+  of Euclidean norms of its face vectors, tolerance included) and ``user_vector_norm`` (that of the
+  user vectors it makes: for a plain mean, at most the longest face's; ``vision/analyzer.py``), so
+  a new pack brings its own rule. A vector that breaks its rule
   never reaches FAISS or the exact index: FAISS answers every search of an IVF holding a NaN or
   an infinity with an error, and aborts the process on a vector whose squared norm overflows.
 - **Faces** (``face_problem``): the API's own ``Face`` shape from botocore's Rekognition model
@@ -57,20 +56,25 @@ class EmbeddingPack(Protocol):
 
     embedding_size: int
     embedding_norm: tuple[float, float]
+    user_vector_norm: tuple[float, float]
 
 
 @dataclass(frozen=True)
 class VectorRule:
     """The vectors of one face model: ``size`` float32 values; a face vector's Euclidean norm in
-    ``norm`` (inclusive), a user vector's at most ``norm[1]``."""
+    ``norm``, a user vector's in ``user_norm`` (inclusive)."""
 
     size: int
     norm: tuple[float, float]
+    user_norm: tuple[float, float]
 
     @classmethod
     def of(cls, pack: EmbeddingPack) -> VectorRule:
         """The rule a face model pack declares."""
-        return cls(pack.embedding_size, tuple(pack.embedding_norm))  # type: ignore[arg-type]
+        return cls(pack.embedding_size, tuple(pack.embedding_norm), tuple(pack.user_vector_norm))  # type: ignore[arg-type]
+
+    def _range(self, kind: str) -> tuple[float, float]:
+        return self.norm if kind == "faces" else self.user_norm
 
     def problem(self, vector: Any, kind: str = "faces") -> str | None:
         """Why the ``(d,)`` ``vector`` of a face (``kind`` ``faces``) or user (``users``) breaks the
@@ -84,8 +88,8 @@ class VectorRule:
             return np.zeros(len(vectors), dtype=bool)
         with np.errstate(over="ignore", invalid="ignore"):  # NaN, infinity or overflow: a norm no range holds
             norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
-        low = self.norm[0] if kind == "faces" else 0.0
-        return (norms >= low) & (norms <= self.norm[1])
+        low, high = self._range(kind)
+        return (norms >= low) & (norms <= high)
 
     def usable_each(self, vectors: list[np.ndarray], kind: str = "faces") -> list[bool]:
         """``usable`` for a list of ``(d,)`` vectors that may differ in length."""
@@ -103,13 +107,13 @@ class VectorRule:
             width = vectors.shape[-1] if vectors.ndim else 0
             return [f"a vector of {width} values where the face model's have {self.size}"] * len(vectors)
         norms = self._norms(vectors)
-        low = self.norm[0] if kind == "faces" else 0.0
+        low, high = self._range(kind)
         return [
             None
             if ok
             else "a vector with a NaN or infinite value"
             if not np.isfinite(row).all()
-            else f"a vector of norm {norm:.6g} where the face model's {kind} have norms in [{low:g}, {self.norm[1]:g}]"
+            else f"a vector of norm {norm:.6g} where the face model's {kind} have norms in [{low:g}, {high:g}]"
             for ok, row, norm in zip(usable.tolist(), vectors, norms.tolist(), strict=True)
         ]
 

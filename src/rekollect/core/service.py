@@ -1,48 +1,35 @@
 """``FaceService``: the state every operation works on, and the steps they share.
 
-It owns the metadata store, the vector index, the face model pack and the object source, and one
-lock that makes each write (store first, then index) atomic with respect to searches. The store is
-the source of truth: the server's index follows its change log (``core/index_sync.py``), so the two
-always agree.
+It owns the metadata store, the vector index, the face model pack and the object source. The store
+is the source of truth: the index follows its change log (``core/index_sync.py``), so the two
+always agree, and a write changes only the store. Every write runs in ``writing()``: under one lock
+(so a search never sees half of a write), in one store transaction, and then the index catches up.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..errors import InternalServerError, InvalidParameterException, ResourceNotFoundException
-from ..index.base import VectorIndex
+from ..spaces import faces_space, users_space
 from ..storage.base import CollectionRecord, FaceRecord, MetadataStore, UserRecord
 from ..vision.analyzer import FaceAnalyzer
 from ..vision.packs import ModelPacks
 from .images import MAX_BYTES_INLINE, MAX_BYTES_S3, DecodedImage, decode_image
+from .index_sync import SyncedIndex
 from .objects import ObjectSource
 from .pagination import TokenSigner
 from .rules import VectorRule, face_problem
 
-
-def faces_space(collection_id: str) -> str:
-    """Index space holding a collection's face vectors."""
-    return f"faces/{collection_id}"
-
-
-def users_space(collection_id: str) -> str:
-    """Index space holding a collection's user vectors."""
-    return f"users/{collection_id}"
-
-
 MAX_FACES_PER_USER = 100
 """AWS quota: faces associated with one user."""
-
-
-def user_vector(embeddings: list[np.ndarray]) -> np.ndarray | None:
-    """A user's search vector: the float32 mean of its faces' embeddings (``None`` without any)."""
-    return np.mean(embeddings, axis=0).astype(np.float32) if embeddings else None
 
 
 @dataclass
@@ -50,12 +37,23 @@ class FaceService:
     """Shared state of the operations. ``arn_prefix`` is ``arn:aws:rekognition:<region>:<account>:``."""
 
     store: MetadataStore
-    index: VectorIndex
+    index: SyncedIndex
     packs: ModelPacks
     objects: ObjectSource
     tokens: TokenSigner
     arn_prefix: str
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Run the writes inside as one: under the service lock, so no search of this process sees
+        half of them; in one store transaction (``MetadataStore.atomic``), so they commit together or
+        not at all, re-checking what they read inside it; and, once committed, with the index caught
+        up with the store's change log, so the next search finds them. Nested uses join the outer one."""
+        with self.lock:
+            with self.store.atomic():
+                yield
+            self.index.sync()
 
     def collection(self, collection_id: str) -> CollectionRecord:
         """The collection, its ``face_model_version`` number-like (``ModelPacks.canonical``);
@@ -124,29 +122,29 @@ class FaceService:
         for record in records:
             problem = face_problem(record, rule, collection.face_model_version)
             if problem is not None:
-                raise InternalServerError(f"The face model produced a face that cannot be stored ({problem}); nothing was stored")
+                raise InternalServerError(
+                    f"The face model produced a face that cannot be stored ({problem}); nothing was stored"
+                )
 
-    def recompute_user_vector(self, collection: CollectionRecord, user_id: str) -> np.ndarray | None:
-        """Store the user's vector, the centroid of its faces' embeddings (``None`` without faces).
+    def recompute_user_vector(self, collection_id: str, user_id: str) -> np.ndarray | None:
+        """Store the user's vector, made from its faces' embeddings by the collection's face model
+        (``FaceAnalyzer.user_vector``); ``None`` without faces.
 
         Faces whose stored vector breaks the model's rule (quarantined, ``core/index_sync.py``) are
-        left out of the centroid. Call inside ``store.atomic()``; then ``index_user`` once committed.
+        left out. Call inside ``writing()``. The collection is read again inside that transaction,
+        so a ``rekollect collection upgrade`` committed meanwhile is followed.
         """
-        rule = self.rule(collection)
-        faces = self.store.list_faces(collection.collection_id, None, MAX_FACES_PER_USER, user_id=user_id).items
-        usable = [face.embedding for face in faces if rule.problem(face.embedding) is None]
-        vector = user_vector(usable)
-        if vector is not None and (problem := rule.problem(vector, "users")) is not None:
-            raise InternalServerError(f"The user's vector cannot be stored ({problem}); nothing was stored")
-        self.store.set_user_vector(collection.collection_id, user_id, vector)
+        faces = self.store.list_faces(collection_id, None, MAX_FACES_PER_USER, user_id=user_id).items
+        vector = None
+        if faces:
+            collection = self.collection(collection_id)
+            pack, rule = self.pack(collection), self.rule(collection)
+            usable = [face.embedding for face in faces if rule.problem(face.embedding) is None]
+            vector = pack.user_vector(np.stack(usable)) if usable else None
+            if vector is not None and (problem := rule.problem(vector, "users")) is not None:
+                raise InternalServerError(f"The user's vector cannot be stored ({problem}); nothing was stored")
+        self.store.set_user_vector(collection_id, user_id, vector)
         return vector
-
-    def index_user(self, collection_id: str, user_id: str, vector: np.ndarray | None) -> None:
-        """Make the index agree with a user's stored vector."""
-        if vector is None:
-            self.index.remove(users_space(collection_id), [user_id])
-        else:
-            self.index.add(users_space(collection_id), [user_id], vector[np.newaxis])
 
     def search_users(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..core.service import FaceService, faces_space, users_space
+from ..core.service import FaceService
 from ..errors import InvalidParameterException, ResourceAlreadyExistsException, ResourceNotFoundException
 from ..storage.base import CollectionRecord
 
@@ -27,7 +27,7 @@ def create_collection(service: FaceService, request: dict[str, Any]) -> dict[str
         created=dt.datetime.now(dt.UTC),
         face_model_version=service.packs.default.model_version,
     )
-    with service.lock:
+    with service.writing():
         if not service.store.create_collection(record, request.get("Tags") or {}):
             raise ResourceAlreadyExistsException(f"The collection id: {collection_id} already exists")
     return {"StatusCode": 200, "CollectionArn": record.arn, "FaceModelVersion": record.face_model_version}
@@ -36,11 +36,9 @@ def create_collection(service: FaceService, request: dict[str, Any]) -> dict[str
 def delete_collection(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
     """Delete a collection and every face in it; ``ResourceNotFoundException`` if absent."""
     collection_id = request["CollectionId"]
-    with service.lock:
+    with service.writing():
         if not service.store.delete_collection(collection_id):
             raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist")
-        service.index.drop(faces_space(collection_id))
-        service.index.drop(users_space(collection_id))
     return {"StatusCode": 200}
 
 
@@ -70,7 +68,7 @@ def list_collections(service: FaceService, request: dict[str, Any]) -> dict[str,
 def tag_resource(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
     """Add or overwrite tags on a collection."""
     collection_id = _collection_of(service, request["ResourceArn"])
-    with service.lock:
+    with service.writing():
         service.store.set_tags(collection_id, request["Tags"])
     return {}
 
@@ -78,7 +76,7 @@ def tag_resource(service: FaceService, request: dict[str, Any]) -> dict[str, Any
 def untag_resource(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
     """Remove tags from a collection by key."""
     collection_id = _collection_of(service, request["ResourceArn"])
-    with service.lock:
+    with service.writing():
         service.store.remove_tags(collection_id, request["TagKeys"])
     return {}
 

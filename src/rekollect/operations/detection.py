@@ -6,11 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.face_details import bounding_box, face_detail
+from ..core.measurement import measure_all
 from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
 from ..core.service import FaceService
 from ..errors import InvalidParameterException
 from ..tallies import tally
+from .face_details import bounding_box, face_detail
 from .faces import DETECTED_FACE_COUNT, NO_FACE_MESSAGE
 
 DEFAULT_SIMILARITY_THRESHOLD = 80.0
@@ -24,7 +25,7 @@ def detect_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
     attributes = request.get("Attributes")
     faces = service.pack().detect(image.pixels)
     tally(DETECTED_FACE_COUNT, len(faces))
-    return {"FaceDetails": [face_detail(face, image, attributes) for face in faces]}
+    return {"FaceDetails": [face_detail(measured, image, attributes) for measured in measure_all(faces, image)]}
 
 
 def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +50,8 @@ def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, An
     matches: list[dict[str, Any]] = []
     unmatched: list[dict[str, Any]] = []
     if target_faces:
-        source_vector = pack.embed(source.pixels, [source_face])[0]
-        target_vectors = pack.embed(target.pixels, target_faces)
+        source_vector = pack.embed(source.pixels, [source_face.face])[0]
+        target_vectors = pack.embed(target.pixels, [measured.face for measured in target_faces])
         similarities = pack.similarity(np.linalg.norm(target_vectors - source_vector, axis=1))
         for face, similarity in zip(target_faces, similarities, strict=True):
             detail = face_detail(face, target)
@@ -60,7 +61,7 @@ def compare_faces(service: FaceService, request: dict[str, Any]) -> dict[str, An
                 unmatched.append(detail)
         matches.sort(key=lambda match: match["Similarity"], reverse=True)
     return {
-        "SourceImageFace": {"BoundingBox": bounding_box(source_face, source), "Confidence": source_face.confidence},
+        "SourceImageFace": {"BoundingBox": bounding_box(source_face.box), "Confidence": source_face.confidence},
         "FaceMatches": matches,
         "UnmatchedFaces": unmatched,
     }

@@ -15,13 +15,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..core.face_details import bounding_box, face_detail, face_member
 from ..core.quality_filter import INDEX_DEFAULT, SEARCH_DEFAULT, filter_faces
 from ..core.rules import MAX_FACES_PER_IMAGE
-from ..core.service import FaceService, faces_space
+from ..core.service import FaceService
 from ..errors import InvalidParameterException
+from ..spaces import faces_space
 from ..storage.base import FaceRecord
 from ..tallies import tally
+from .face_details import bounding_box, face_detail, face_member
 
 DETECTED_FACE_COUNT = "DetectedFaceCount"
 """Tally of the faces DetectFaces and IndexFaces found (before ``QualityFilter`` and ``MaxFaces``),
@@ -48,34 +49,27 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
 
     stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
     if stored is None and kept:
-        embeddings = pack.embed(image.pixels, kept)
+        embeddings = pack.embed(image.pixels, [measured.face for measured in kept])
         image_id = str(uuid.uuid4())
         new_records = [
             FaceRecord(
                 face_id=str(uuid.uuid4()),
                 image_id=image_id,
                 external_image_id=external_image_id,
-                box=_box_tuple(bounding_box(face, image)),
-                confidence=face.confidence,
+                box=measured.box,
+                confidence=measured.confidence,
                 model_version=pack.model_version,
                 embedding=embedding,
             )
-            for face, embedding in zip(kept, embeddings, strict=True)
+            for measured, embedding in zip(kept, embeddings, strict=True)
         ]
         service.check_new_faces(collection, new_records)
         # The duplicate check and the insert share one store transaction, so two server processes
         # indexing the same image at once cannot both store it.
-        with service.lock:
-            with service.store.atomic():
-                stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
-                if stored is None:
-                    service.store.add_faces(collection.collection_id, image.sha256, new_records)
+        with service.writing():
+            stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
             if stored is None:
-                service.index.add(
-                    faces_space(collection.collection_id),
-                    [record.face_id for record in new_records],
-                    embeddings,
-                )
+                service.store.add_faces(collection.collection_id, image.sha256, new_records)
                 stored = new_records
     return {
         "FaceRecords": [
@@ -116,19 +110,17 @@ def delete_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any
     collection = service.collection(request["CollectionId"])
     cid = collection.collection_id
     requested = list(dict.fromkeys(request["FaceIds"]))
-    with service.lock:
-        with service.store.atomic():  # no AssociateFaces in any process between the check and the delete
-            found = {face.face_id: face for face in service.store.get_faces(cid, requested)}
-            failed = [
-                {"FaceId": face_id, "UserId": found[face_id].user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
-                if face_id in found
-                else {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
-                for face_id in requested
-                if face_id not in found or found[face_id].user_id is not None
-            ]
-            deletable = [face_id for face_id in requested if face_id in found and found[face_id].user_id is None]
-            deleted = service.store.delete_faces(cid, deletable)
-        service.index.remove(faces_space(cid), deleted)
+    with service.writing():  # no AssociateFaces in any process between the check and the delete
+        found = {face.face_id: face for face in service.store.get_faces(cid, requested)}
+        failed = [
+            {"FaceId": face_id, "UserId": found[face_id].user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
+            if face_id in found
+            else {"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]}
+            for face_id in requested
+            if face_id not in found or found[face_id].user_id is not None
+        ]
+        deletable = [face_id for face_id in requested if face_id in found and found[face_id].user_id is None]
+        deleted = service.store.delete_faces(cid, deletable)
     return {"DeletedFaces": deleted, "UnsuccessfulFaceDeletions": failed}
 
 
@@ -162,7 +154,7 @@ def search_faces_by_image(service: FaceService, request: dict[str, Any]) -> dict
     if not faces:
         raise InvalidParameterException(NO_FACE_MESSAGE)
     searched = faces[0]
-    vector = pack.embed(image.pixels, [searched])[0]
+    vector = pack.embed(image.pixels, [searched.face])[0]
     matches = service.search_faces(
         collection,
         vector,
@@ -170,7 +162,7 @@ def search_faces_by_image(service: FaceService, request: dict[str, Any]) -> dict
         request.get("FaceMatchThreshold", DEFAULT_FACE_MATCH_THRESHOLD),
     )
     return {
-        "SearchedFaceBoundingBox": bounding_box(searched, image),
+        "SearchedFaceBoundingBox": bounding_box(searched.box),
         "SearchedFaceConfidence": searched.confidence,
         "FaceMatches": [{"Similarity": similarity, "Face": face_member(record)} for record, similarity in matches],
         "FaceModelVersion": collection.face_model_version,
@@ -194,6 +186,3 @@ def _indexed_face(record: FaceRecord) -> dict[str, Any]:
     del member["IndexFacesModelVersion"], member["UserId"]
     return member
 
-
-def _box_tuple(box: dict[str, float]) -> tuple[float, float, float, float]:
-    return box["Width"], box["Height"], box["Left"], box["Top"]

@@ -1,9 +1,11 @@
 """User operations: CreateUser, DeleteUser, ListUsers, AssociateFaces, DisassociateFaces,
 SearchUsers, SearchUsersByImage (AWS Rekognition API Reference, "Searching faces in a collection").
 
-A user gathers up to 100 faces of one person. Its search vector is the centroid (mean) of its
-faces' embeddings, recomputed in the same transaction as every association change; SearchUsers*
-search those vectors with the same distance-to-Similarity map as faces.
+A user gathers up to 100 faces of one person. Its search vector is made from its faces'
+embeddings by the collection's face model (``FaceAnalyzer.user_vector``: their mean for 1.0 and
+2.0; for 2.1 their unit mean scaled to the number of faces, so that a user's Similarity has the
+false-match rate a face's has), recomputed in the same transaction as every association change;
+SearchUsers* search those vectors with the collection's distance-to-Similarity map.
 
 ``UserStatus`` is ``CREATED`` for a user without faces and ``ACTIVE`` once it has some. Rekognition
 reports ``UPDATING`` while it rebuilds a user vector in the background; here the vector is rebuilt
@@ -16,17 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from ..core.face_details import face_detail
 from ..core.idempotency import run_once
 from ..core.quality_filter import SEARCH_DEFAULT, filter_faces
-from ..core.service import MAX_FACES_PER_USER, FaceService, faces_space, users_space
+from ..core.service import MAX_FACES_PER_USER, FaceService
 from ..errors import (
     ConflictException,
     InvalidParameterException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
+from ..spaces import faces_space, users_space
 from ..storage.base import CollectionRecord, UserRecord
+from .face_details import face_detail
 
 DEFAULT_USER_MATCH_THRESHOLD = 80.0
 DEFAULT_ASSOCIATION_THRESHOLD = 75.0
@@ -49,7 +52,7 @@ def create_user(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             raise ConflictException(f"The user id: {user_id} already exists in collection {collection.collection_id}")
         return {}
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "CreateUser", request, action)
     return response
 
@@ -64,9 +67,8 @@ def delete_user(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             raise ResourceNotFoundException(f"The user id: {user_id} does not exist")
         return {}
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "DeleteUser", request, action)
-        service.index_user(collection.collection_id, user_id, None)
     return response
 
 
@@ -131,7 +133,7 @@ def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, 
                 f"User {user_id} would have {user.face_count + len(associated)} faces; the limit is {MAX_FACES_PER_USER}"
             )
         service.store.set_face_user(cid, associated, user_id)
-        service.recompute_user_vector(collection, user_id)
+        service.recompute_user_vector(cid, user_id)
         status = "ACTIVE" if user.face_count + len(associated) else "CREATED"
         return {
             "AssociatedFaces": [{"FaceId": face_id} for face_id in associated],
@@ -139,9 +141,8 @@ def associate_faces(service: FaceService, request: dict[str, Any]) -> dict[str, 
             "UserStatus": status,
         }
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "AssociateFaces", request, action)
-        _sync_user_index(service, cid, user_id)
     return response
 
 
@@ -166,16 +167,15 @@ def disassociate_faces(service: FaceService, request: dict[str, Any]) -> dict[st
                     {"FaceId": face_id, "UserId": face.user_id, "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]}
                 )
         service.store.set_face_user(cid, removed, None)
-        service.recompute_user_vector(collection, user_id)
+        service.recompute_user_vector(cid, user_id)
         return {
             "DisassociatedFaces": [{"FaceId": face_id} for face_id in removed],
             "UnsuccessfulFaceDisassociations": failed,
             "UserStatus": "ACTIVE" if user.face_count - len(removed) else "CREATED",
         }
 
-    with service.lock:
+    with service.writing():
         response, _ = run_once(service.store, "DisassociateFaces", request, action)
-        _sync_user_index(service, cid, user_id)
     return response
 
 
@@ -223,12 +223,12 @@ def search_users_by_image(service: FaceService, request: dict[str, Any]) -> dict
         "UserMatches": [],
         "UnsearchedFaces": [
             {"FaceDetails": face_detail(face, image), "Reasons": reasons}
-            for face, reasons in sorted(unsearched, key=lambda item: item[0].area, reverse=True)
+            for face, reasons in sorted(unsearched, key=lambda item: item[0].face.area, reverse=True)
         ],
     }
     if kept:
         searched = kept[0]
-        vector = pack.embed(image.pixels, [searched])[0]
+        vector = pack.embed(image.pixels, [searched.face])[0]
         response["SearchedFace"] = {"FaceDetail": face_detail(searched, image)}
         response["UserMatches"] = _user_matches(service, collection, vector, request, None)
     return response
@@ -249,7 +249,3 @@ def _user_matches(
         for user, similarity in matches
     ]
 
-
-def _sync_user_index(service: FaceService, collection_id: str, user_id: str) -> None:
-    user = service.store.get_user(collection_id, user_id)
-    service.index_user(collection_id, user_id, None if user is None else user.vector)

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..storage.jobs import SUCCEEDED, JobRecord
+from ..video.analysis import FaceSeen
 from ..video.jobs import FACE_DETECTION, FACE_SEARCH, VideoJobs
+from .face_details import bounding_box, detail_of, face_member
 from .faces import DEFAULT_FACE_MATCH_THRESHOLD
 from .job_results import result_page
 
@@ -46,6 +48,19 @@ def get_face_detection(jobs: VideoJobs, request: dict[str, Any]) -> dict[str, An
     """Status, metadata and (once succeeded) one page of ``Faces``."""
     job = jobs.job(request["JobId"], FACE_DETECTION)
     return {**_status(job), **_page(jobs, job, request, "TIMESTAMP", "Faces")}
+
+
+def result_of(api: str, seen: FaceSeen) -> dict[str, Any]:
+    """A face a job of ``api`` saw, as its result element: GetFaceSearch's ``PersonMatch`` (the face
+    with the default attributes, its person and matches) or GetFaceDetection's ``FaceDetection``."""
+    detail = detail_of(seen.measured, seen.attributes)
+    if api != FACE_SEARCH:
+        return {"Timestamp": seen.timestamp, "Face": detail}
+    return {
+        "Timestamp": seen.timestamp,
+        "Person": {"Index": seen.person, "BoundingBox": bounding_box(seen.measured.box), "Face": detail},
+        "FaceMatches": [{"Similarity": similarity, "Face": face_member(record)} for record, similarity in seen.matches],
+    }
 
 
 def _common_params(request: dict[str, Any]) -> dict[str, Any]:

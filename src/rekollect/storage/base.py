@@ -4,8 +4,9 @@ The store is the source of truth, embeddings included; the vector index is rebui
 needed. Every method that writes is atomic and durable when it returns (an acknowledged write
 survives a crash). Every method that writes inside a collection (tags, faces, users) raises
 ``ResourceNotFoundException`` if the collection does not exist when its transaction runs, so no
-write racing DeleteCollection leaves rows that a re-created collection of the same id would show. ``SqliteStore`` is the embedded default; a server database can replace it by
-implementing ``MetadataStore``.
+write racing DeleteCollection leaves rows that a re-created collection of the same id would show.
+``SqliteStore`` (the embedded default) and ``PostgresStore`` are one ``SqlStore`` on two dialects
+(``sql.py``, ``docs/storage.md``); another database can replace them by implementing ``MetadataStore``.
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ class MetadataStore(Protocol):
         """Collections in creation order, starting after cursor ``after``."""
         ...
 
+    def set_face_model_version(self, collection_id: str, version: str) -> None:
+        """Record that the collection and every face of it are now on face model ``version``
+        (``rekollect collection upgrade``); ``ResourceNotFoundException`` without the collection."""
+        ...
+
     def get_tags(self, collection_id: str) -> dict[str, str]:
         """Tags of a collection."""
         ...
@@ -182,7 +188,8 @@ class MetadataStore(Protocol):
         ...
 
     def iter_images(self, collection_id: str) -> Iterator[tuple[str, str, str | None]]:
-        """``(image_id, content_hash, external_image_id)`` of every image of a collection that has faces."""
+        """``(image_id, content_hash, external_image_id)`` of every image of a collection that has faces,
+        in the order they were indexed."""
         ...
 
     def iter_embeddings(self, collection_id: str) -> Iterator[tuple[str, np.ndarray]]:

@@ -1,5 +1,5 @@
-"""Jobs (stored-video and face clustering) as a queue: the ``JobStore`` interface and its embedded
-default on SQLite.
+"""Jobs (stored-video and face clustering) as a queue: the ``JobStore`` interface, and ``SqlJobStore``,
+its body for SQLite and PostgreSQL alike.
 
 A job is added ``IN_PROGRESS``; a worker *claims* it (it becomes the job's ``owner`` until its
 lease ends), renews the lease while it works, and finishes it with all its results in one
@@ -7,15 +7,13 @@ transaction, which only its current owner may do. A job whose owner stopped rene
 or node died) can be claimed again once the lease has run out, so every job ends on exactly one
 worker however many there are. Each kind of job (the ``api`` that started it) has its own workers,
 which claim only their kinds. The limit on jobs ``IN_PROGRESS`` (of the kinds it counts) is checked
-in the transaction that adds one, so it holds across all processes sharing the store. A long job
-records the share of its work done (``set_progress``), for Get* to report.
+in the transaction that adds one (write transactions run one at a time), so it holds across all
+processes and nodes sharing the store. A long job records the share of its work done
+(``set_progress``), for Get* to report.
 
-``SqliteJobStore`` keeps jobs in ``<data-dir>/jobs.sqlite3`` (WAL, ``synchronous=FULL``, one
-connection behind a lock; every public method one transaction). Its workers are processes of one
-machine, so besides an expired lease, a job whose owner process no longer exists is free at once:
-a restarted server resumes its jobs without waiting for their leases. Schema version 1 (``PRAGMA
-user_version``) adds the owner and lease columns to files written by earlier releases; their jobs
-``IN_PROGRESS`` have no owner and are claimed like new ones.
+What differs between the databases is how a job is claimed and how its lease is written (the
+``lease_until`` column is Unix seconds in SQLite, a timestamp in PostgreSQL): ``SqliteJobStore``
+(``sqlite_jobs.py``) and ``PostgresJobStore`` (``postgres_jobs.py``).
 """
 
 from __future__ import annotations
@@ -23,53 +21,24 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import IdempotentParameterMismatchException, LimitExceededException
-from .database import SqliteDatabase
+from .sql import SqlDatabase
 
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL UNIQUE,
-    api TEXT NOT NULL,
-    client_token TEXT,
-    request TEXT NOT NULL,
-    status TEXT NOT NULL,
-    status_message TEXT,
-    video_metadata TEXT,
-    created REAL NOT NULL,
-    finished REAL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_token ON jobs (api, client_token) WHERE client_token IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
-CREATE TABLE IF NOT EXISTS job_results (
-    job_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    timestamp INTEGER NOT NULL,
-    person_index INTEGER,
-    payload TEXT NOT NULL,
-    PRIMARY KEY (job_id, seq)
-);
-CREATE TABLE IF NOT EXISTS job_progress (
-    job_id TEXT PRIMARY KEY,
-    done REAL NOT NULL
-);
-"""
 
 JOB_COLUMNS = "job_id, api, client_token, request, status, status_message, video_metadata, created, finished"
 
 ORDERS = {
-    "TIMESTAMP": "timestamp, person_index, seq",
-    "INDEX": "person_index, timestamp, seq",
+    "TIMESTAMP": "timestamp, person_index NULLS FIRST, seq",
+    "INDEX": "person_index NULLS FIRST, timestamp, seq",
 }
-"""Result orders: by time (then person), or by person (then time)."""
+"""Result orders: by time (then person), or by person (then time); rows without a person first
+(SQLite's default, spelled out since PostgreSQL's is the opposite)."""
 
 
 @dataclass(frozen=True)
@@ -175,98 +144,69 @@ def worker_name() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
 
-class SqliteJobStore:
-    """``JobStore`` on one SQLite file."""
+class SqlJobStore(ABC):
+    """``JobStore`` on the ``jobs``, ``job_results`` and ``job_progress`` tables through ``db``.
 
-    def __init__(self, path: Path) -> None:
-        self._db = SqliteDatabase(path, _SCHEMA)
-        with self._db.transaction() as db:
-            if db.execute("PRAGMA user_version").fetchone()[0] < 1:
-                db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
-                db.execute("ALTER TABLE jobs ADD COLUMN lease_until REAL")
-                db.execute("PRAGMA user_version = 1")
+    A subclass gives ``claim`` and ``lease_end``, which depend on the database (see the module docstring).
+    """
 
-    def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+    lease_end: str
+    """SQL expression with one ``?`` parameter (seconds): the ``lease_until`` of a lease taken now."""
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self.db = db
+
+    @abstractmethod
+    def claim(self, owner: str, lease_seconds: float, apis: tuple[str, ...]) -> JobRecord | None:
+        """The oldest ``IN_PROGRESS`` job of ``apis`` that no live worker holds, now held by ``owner``; or ``None``."""
 
     def add(self, job: JobRecord, max_in_progress: int, counted: tuple[str, ...]) -> JobRecord:
-        with self._db.transaction() as db:  # the reads below join it (one connection)
+        with self.db.transaction() as db:  # the reads below join it
             existing = None if job.client_token is None else self.find_by_token(job.api, job.client_token)
             if existing is not None:
                 return existing
             if self.count_in_progress(counted) >= max_in_progress:
                 raise limit_reached(max_in_progress)
-            db.execute(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", job_values(job))
+            db.run(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", job_values(job))
         return job
 
     def get(self, job_id: str) -> JobRecord | None:
-        with self._db.lock:
-            row = self._db.connection.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        with self.db.connection() as db:
+            row = db.one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,))
         return None if row is None else job_of(row)
 
     def find_by_token(self, api: str, client_token: str) -> JobRecord | None:
-        with self._db.lock:
-            row = self._db.connection.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (api, client_token)
-            ).fetchone()
+        with self.db.connection() as db:
+            row = db.one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE api = ? AND client_token = ?", (api, client_token))
         return None if row is None else job_of(row)
 
     def count_in_progress(self, apis: tuple[str, ...]) -> int:
-        with self._db.lock:
-            return int(
-                self._db.connection.execute(
-                    f"SELECT COUNT(*) FROM jobs WHERE status = ? AND api IN ({','.join('?' * len(apis))})",
-                    (IN_PROGRESS, *apis),
-                ).fetchone()[0]
+        with self.db.connection() as db:
+            row = db.one(
+                f"SELECT COUNT(*) FROM jobs WHERE status = ? AND {self.db.any_of('api')}",
+                (IN_PROGRESS, self.db.listed(apis)),
             )
-
-    def claim(self, owner: str, lease_seconds: float, apis: tuple[str, ...]) -> JobRecord | None:
-        # Look first without writing: idle workers poll, and an empty write would still touch the disk.
-        if not self._claimable(owner, apis, self._db.connection):
-            return None
-        with self._db.transaction() as db:
-            free = self._claimable(owner, apis, db)
-            if not free:
-                return None
-            db.execute(
-                "UPDATE jobs SET owner = ?, lease_until = ? WHERE job_id = ?", (owner, time.time() + lease_seconds, free[0])
-            )
-            return job_of(db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (free[0],)).fetchone())
-
-    def _claimable(self, owner: str, apis: tuple[str, ...], db: sqlite3.Connection) -> list[str]:
-        """Ids of the ``IN_PROGRESS`` jobs of ``apis`` that ``owner`` may claim now, oldest first."""
-        now = time.time()
-        with self._db.lock:
-            candidates = db.execute(
-                "SELECT job_id, owner, lease_until FROM jobs"
-                f" WHERE status = ? AND api IN ({','.join('?' * len(apis))}) ORDER BY seq",
-                (IN_PROGRESS, *apis),
-            ).fetchall()
-        return [
-            job_id
-            for job_id, holder, lease_until in candidates
-            if holder is None or lease_until < now or (holder != owner and not _alive(holder))
-        ]
+        return int(row[0])
 
     def renew(self, job_id: str, owner: str, lease_seconds: float) -> bool:
-        with self._db.transaction() as db:
-            return (
-                db.execute(
-                    "UPDATE jobs SET lease_until = ? WHERE job_id = ? AND owner = ? AND status = ?",
-                    (time.time() + lease_seconds, job_id, owner, IN_PROGRESS),
-                ).rowcount
-                > 0
+        with self.db.connection() as db:
+            renewed = db.run(
+                f"UPDATE jobs SET lease_until = {self.lease_end} WHERE job_id = ? AND owner = ? AND status = ?",
+                (lease_seconds, job_id, owner, IN_PROGRESS),
             )
+        return renewed > 0
 
     def set_progress(self, job_id: str, owner: str, done: float) -> None:
-        with self._db.transaction() as db:
-            if db.execute("SELECT 1 FROM jobs WHERE job_id = ? AND owner = ?", (job_id, owner)).fetchone():
-                db.execute("INSERT OR REPLACE INTO job_progress (job_id, done) VALUES (?, ?)", (job_id, done))
+        with self.db.connection() as db:
+            db.run(
+                "INSERT INTO job_progress (job_id, done) SELECT job_id, ? FROM jobs WHERE job_id = ? AND owner = ?"
+                " ON CONFLICT (job_id) DO UPDATE SET done = excluded.done",
+                (done, job_id, owner),
+            )
 
     def progress(self, job_id: str) -> float:
-        with self._db.lock:
-            row = self._db.connection.execute("SELECT done FROM job_progress WHERE job_id = ?", (job_id,)).fetchone()
+        with self.db.connection() as db:
+            row = db.one("SELECT done FROM job_progress WHERE job_id = ?", (job_id,))
         return 0.0 if row is None else float(row[0])
 
     def finish(
@@ -278,41 +218,28 @@ class SqliteJobStore:
         video_metadata: dict[str, Any] | None,
         rows: list[ResultRow],
     ) -> JobRecord | None:
-        with self._db.transaction() as db:
-            updated = db.execute(
-                "UPDATE jobs SET status = ?, status_message = ?, video_metadata = ?, finished = ?, owner = NULL"
-                " WHERE job_id = ? AND owner = ? AND status = ?",
-                (status, status_message, metadata_json(video_metadata), time.time(), job_id, owner, IN_PROGRESS),
-            ).rowcount
-            if not updated:
+        with self.db.transaction() as db:
+            finished = db.one(
+                f"UPDATE jobs SET status = ?, status_message = ?, video_metadata = ?, finished = {self.db.now},"
+                f" owner = NULL WHERE job_id = ? AND owner = ? AND status = ? RETURNING {JOB_COLUMNS}",
+                (status, status_message, metadata_json(video_metadata), job_id, owner, IN_PROGRESS),
+            )
+            if finished is None:
                 return None
-            db.execute("DELETE FROM job_results WHERE job_id = ?", (job_id,))
-            db.executemany(
+            db.run("DELETE FROM job_results WHERE job_id = ?", (job_id,))
+            db.many(
                 "INSERT INTO job_results (job_id, seq, timestamp, person_index, payload) VALUES (?, ?, ?, ?, ?)",
                 result_values(job_id, rows),
             )
-            row = db.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return job_of(row)
+        return job_of(finished)
 
     def results(self, job_id: str, order: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        with self._db.lock:
-            rows = self._db.connection.execute(
+        with self.db.connection() as db:
+            rows = db.all(
                 f"SELECT payload FROM job_results WHERE job_id = ? ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
                 (job_id, limit + 1, offset),
-            ).fetchall()
+            )
         return [json.loads(payload) for (payload,) in rows[:limit]], len(rows) > limit
-
-
-def _alive(owner: str) -> bool:
-    """Whether ``owner`` (``<pid>@<host>``, a process of this machine) still runs."""
-    pid, _, host = owner.partition("@")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # not ours to judge: wait for its lease
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    return True  # running (or running as another user: PermissionError)
 
 
 def metadata_json(value: dict[str, Any] | None) -> str | None:
@@ -340,7 +267,7 @@ def result_values(job_id: str, rows: list[ResultRow]) -> list[tuple[Any, ...]]:
     return [(job_id, seq, row.timestamp, row.person_index, json.dumps(row.payload)) for seq, row in enumerate(rows)]
 
 
-def job_of(row: tuple | sqlite3.Row) -> JobRecord:
+def job_of(row: tuple) -> JobRecord:
     """The job in a row of ``JOB_COLUMNS``."""
     job_id, api, token, request, status, message, metadata, created, finished = row
     return JobRecord(
@@ -351,6 +278,6 @@ def job_of(row: tuple | sqlite3.Row) -> JobRecord:
         status=status,
         status_message=message,
         video_metadata=None if metadata is None else json.loads(metadata),
-        created=created,
-        finished=finished,
+        created=float(created),  # SQLite's RETURNING gives a whole REAL as an integer
+        finished=None if finished is None else float(finished),
     )

@@ -1,4 +1,5 @@
-"""A PostgreSQL connection pool shared by the threads of a process: the base of the server stores.
+"""A PostgreSQL connection pool shared by the threads of a process: the PostgreSQL dialect of the
+SQL stores (``sql.SqlDatabase``).
 
 ``transaction()`` is the PostgreSQL counterpart of ``SqliteDatabase.transaction()``: it nests (an
 inner one joins the outer one, on the same connection), and every outermost one first takes one
@@ -7,6 +8,9 @@ a time across all nodes, as they do in SQLite, which gives the stores the same g
 node: checks made inside a transaction still hold when it commits, and the change log's ``seq``
 order is its commit order (a reader that saw entry ``n`` never sees an entry below ``n`` appear
 later). Write transactions hold the lock for milliseconds (IndexFaces runs its models before it).
+
+A list parameter is a PostgreSQL array, matched with ``= ANY``. Statements are written with
+``?`` placeholders and run with psycopg's ``%s``.
 
 Durability is PostgreSQL's: ``COMMIT`` returns once the commit record is flushed to its WAL
 (``synchronous_commit`` on, the default), so an acknowledged write survives a crash of the node or
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 import psycopg
@@ -39,6 +43,7 @@ import psycopg_pool
 
 from ..errors import InternalServerError
 from ..startup import StartupRefused
+from .sql import Statements, percent_placeholders
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,9 @@ class PostgresDatabase:
     ``max_connections`` bounds the pool; a request waits at most ``wait_seconds`` for a connection.
     ``StartupRefused`` if the database cannot be reached within ``connect_seconds`` at start.
     """
+
+    now = "extract(epoch FROM now())"
+    """The time now in Unix seconds: the database server's clock (the start of the transaction)."""
 
     def __init__(
         self,
@@ -101,16 +109,26 @@ class PostgresDatabase:
         """Whether the calling thread is inside ``transaction()``."""
         return getattr(self._local, "connection", None) is not None
 
+    def any_of(self, column: str) -> str:
+        return f"{column} = ANY(?)"
+
+    def listed(self, values: Iterable[str]) -> object:
+        return list(values)
+
+    def not_indexed(self, column: str) -> str:
+        """``column`` as it is: PostgreSQL's planner has statistics and needs no hint."""
+        return column
+
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
+    def connection(self) -> Iterator[Statements]:
         """The calling thread's transaction connection inside ``transaction()``, else a pooled one
         in autocommit mode (each statement sees everything committed before it)."""
         current = getattr(self._local, "connection", None)
         if current is not None:
-            yield current
+            yield Statements(current, percent_placeholders)
             return
         with self._pooled() as connection:
-            yield connection
+            yield Statements(connection, percent_placeholders)
 
     @contextmanager
     def _pooled(self) -> Iterator[psycopg.Connection]:
@@ -121,29 +139,29 @@ class PostgresDatabase:
             self._unreachable.clear()
             yield connection
 
-    def transaction(self) -> AbstractContextManager[psycopg.Connection]:
+    def transaction(self) -> AbstractContextManager[Statements]:
         """``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on error) holding ``WRITE_LOCK``; nested uses join the outer one."""
         return self._thread_transaction("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
-    def snapshot(self) -> AbstractContextManager[psycopg.Connection]:
+    def snapshot(self) -> AbstractContextManager[Statements]:
         """A read-only ``REPEATABLE READ`` transaction: every read inside (on this thread) sees one
         committed state of the database while other connections go on committing; nested uses join
         the outer transaction."""
         return self._thread_transaction("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", ())
 
     @contextmanager
-    def _thread_transaction(self, first: str, params: tuple[object, ...]) -> Iterator[psycopg.Connection]:
+    def _thread_transaction(self, first: str, params: tuple[object, ...]) -> Iterator[Statements]:
         """A transaction that starts with the statement ``first`` and is the calling thread's until it
         ends (``connection()`` and nested transactions join it)."""
         current = getattr(self._local, "connection", None)
         if current is not None:
-            yield current
+            yield Statements(current, percent_placeholders)
             return
         with self._pooled() as connection, connection.transaction():
             connection.execute(first, params)
             self._local.connection = connection
             try:
-                yield connection
+                yield Statements(connection, percent_placeholders)
             finally:
                 self._local.connection = None
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
+from ..config import SERVE, add_options, settings_from
 from . import photos
 from .client import rekognition_client, resolve_endpoint, s3_client
 from .index import describe_error, index_all, summary
@@ -86,11 +87,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _paths(argv: Sequence[str]) -> int:
-    from ..cli import parse_settings
-
     name = argv[0] if argv and argv[0] in _PATH_NAMES else None
     flags = [arg for arg in argv[1 if name else 0 :] if arg != "--json"]
-    settings = parse_settings(["serve", *flags])
+    parser = argparse.ArgumentParser(prog="rekollect paths")
+    add_options(parser, SERVE)
+    settings = settings_from(parser, parser.parse_args(flags))
     found = {"data-dir": str(settings.data_dir), "s3-local-root": str(settings.local_object_root)}
     if name is not None:
         print(found[name])

@@ -1,10 +1,11 @@
-"""What a job computes from sampled frames: GetFaceSearch ``PersonMatch`` and GetFaceDetection ``FaceDetection`` rows.
+"""What a job computes from sampled frames: the faces GetFaceSearch and GetFaceDetection report.
 
 Face search (AWS API Reference, GetFaceSearch): faces in each sampled frame are linked into
-persons (``tracker``) and each face is searched in the collection; a ``PersonMatch`` is kept when
-the face matches at least one stored face with ``Similarity`` ≥ ``FaceMatchThreshold``. ``Person.Face``
-carries the default attributes only, as GetFaceSearch documents. Face detection
-(GetFaceDetection) reports every face of every sampled frame with the requested attributes.
+persons (``tracker``) and each face is searched in the collection; a face is kept when it matches
+at least one stored face with ``Similarity`` ≥ ``FaceMatchThreshold``. ``Person.Face`` carries the
+default attributes only, as GetFaceSearch documents. Face detection (GetFaceDetection) reports
+every face of every sampled frame with the requested attributes. Each face is a ``FaceSeen`` (what
+was measured, not yet in the API's shape: ``operations.video.result_of`` writes it).
 
 The face models' work on a frame (detection, embeddings, attributes) runs on ``threads`` frames at
 once (``parallel.analysed_in_order``); linking faces into persons and searching the collection then take the
@@ -15,13 +16,14 @@ from 3.6 to 2.5 s: each network run on two threads uses the second core for only
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.face_details import bounding_box, face_detail, face_member
+from ..core.face_attributes import FaceAttributes, measure_attributes
+from ..core.measurement import FaceMeasurement, measure, measure_all
 from ..core.service import FaceService
-from ..storage.jobs import ResultRow
+from ..storage.base import FaceRecord
 from ..vision.analyzer import DetectedFace
 from .decode import Frame
 from .parallel import analysed_in_order
@@ -36,11 +38,25 @@ LINK_SIMILARITY = 80.0
 OVERLAP_SIMILARITY = 50.0
 """Similarity a face overlapping a person's last box needs to continue that person."""
 
-def face_search_rows(
+
+@dataclass(frozen=True)
+class FaceSeen:
+    """A face in a sampled frame: its ``timestamp`` (ms from the first frame), its measurement, the
+    attributes asked for; for a face search, the ``person`` (``Index``) it was linked to and the stored
+    faces it matched, ``(FaceRecord, Similarity)`` most similar first."""
+
+    timestamp: int
+    measured: FaceMeasurement
+    attributes: FaceAttributes
+    person: int | None = None
+    matches: tuple[tuple[FaceRecord, float], ...] = ()
+
+
+def faces_searched(
     service: FaceService, collection_id: str, threshold: float, frames: Iterable[Frame], threads: int = 1
-) -> list[ResultRow]:
-    """``PersonMatch`` rows for the faces of ``frames`` that match the collection (``threads``: frames
-    analysed at once)."""
+) -> list[FaceSeen]:
+    """The faces of ``frames`` that match the collection, with their persons and matches
+    (``threads``: frames analysed at once)."""
     collection = service.collection(collection_id)
     pack = service.pack(collection)
     tracker = FaceTracker(
@@ -61,33 +77,24 @@ def face_search_rows(
             matches = service.search_faces(collection, vector, MAX_MATCHES_PER_FACE, threshold)
             if not matches:
                 continue
-            payload = {
-                "Timestamp": frame.timestamp,
-                "Person": {
-                    "Index": person,
-                    "BoundingBox": bounding_box(face, frame.image),
-                    "Face": face_detail(face, frame.image),
-                },
-                "FaceMatches": [
-                    {"Similarity": similarity, "Face": face_member(record)} for record, similarity in matches
-                ],
-            }
-            rows.append(ResultRow(frame.timestamp, person, payload))
+            measured = measure(face, frame.image)
+            rows.append(FaceSeen(frame.timestamp, measured, FaceAttributes(), person, tuple(matches)))
     return rows
 
 
-def face_detection_rows(
-    service: FaceService, attributes: str, frames: Iterable[Frame], threads: int = 1
-) -> list[ResultRow]:
-    """``FaceDetection`` rows for every face of ``frames``, largest first within a frame (``threads``:
-    frames analysed at once)."""
+def faces_detected(service: FaceService, attributes: str, frames: Iterable[Frame], threads: int = 1) -> list[FaceSeen]:
+    """Every face of ``frames`` with the ``FaceAttributes`` (``DEFAULT`` or ``ALL``) asked for, largest
+    first within a frame (``threads``: frames analysed at once)."""
     pack = service.pack()
 
-    def analyse(frame: Frame) -> list[dict[str, Any]]:
-        return [face_detail(face, frame.image, [attributes]) for face in pack.detect(frame.image.pixels)]
+    def analyse(frame: Frame) -> list[tuple[FaceMeasurement, FaceAttributes]]:
+        return [
+            (measured, measure_attributes(measured.face, frame.image, [attributes]))
+            for measured in measure_all(pack.detect(frame.image.pixels), frame.image)
+        ]
 
     return [
-        ResultRow(frame.timestamp, None, {"Timestamp": frame.timestamp, "Face": detail})
-        for frame, details in analysed_in_order(frames, analyse, threads)
-        for detail in details
+        FaceSeen(frame.timestamp, measured, found)
+        for frame, faces in analysed_in_order(frames, analyse, threads)
+        for measured, found in faces
     ]

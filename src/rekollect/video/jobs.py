@@ -34,6 +34,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from ..errors import (
 from ..storage.base import CollectionRecord
 from ..storage.full import reporting_full
 from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow, same_job
-from .analysis import face_detection_rows, face_search_rows
+from .analysis import FaceSeen, faces_detected, faces_searched
 from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
 from .notify import Notifier
 
@@ -61,11 +62,15 @@ VIDEO_APIS = (FACE_SEARCH, FACE_DETECTION)
 GONE_MESSAGE = "The server stopped while the job was in progress and its video is no longer available: {}"
 DELETED_MESSAGE = "The collection id: {} was deleted while the job was in progress"
 
+ResultOf = Callable[[str, FaceSeen], dict[str, Any]]
+"""A face a job of an api saw, as that api's result element (GetFaceSearch's ``PersonMatch``,
+GetFaceDetection's ``FaceDetection``): the operations write it (``operations.video.result_of``)."""
+
 
 class VideoJobs:
     """Starts, runs and persists stored-video jobs for one ``FaceService``.
 
-    ``sample_rate`` is the number of frames analysed per second of video; ``max_jobs`` the most
+    ``result_of`` writes each face a job saw as the result element the job's results store. ``sample_rate`` is the number of frames analysed per second of video; ``max_jobs`` the most
     jobs ``IN_PROGRESS`` at once in the store; ``analysis_threads`` frames of a job are analysed
     at once (``parallel.analysed_in_order``); a worker holds a job for ``lease_seconds`` at a time
     and renews its lease every third of that; an idle worker looks for jobs every
@@ -79,6 +84,7 @@ class VideoJobs:
         spool: Path,
         notifier: Notifier,
         *,
+        result_of: ResultOf,
         sample_rate: float,
         max_jobs: int,
         analysis_threads: int = 1,
@@ -91,6 +97,7 @@ class VideoJobs:
         self.store = store
         self.spool = spool
         self.notifier = notifier
+        self.result_of = result_of
         self.sample_rate = sample_rate
         self.max_jobs = max_jobs
         self.analysis_threads = analysis_threads
@@ -165,11 +172,12 @@ class VideoJobs:
             if job.api == FACE_SEARCH:
                 request = job.request
                 searched = self.service.collection(request["CollectionId"])
-                rows = face_search_rows(
+                seen = faces_searched(
                     self.service, request["CollectionId"], request["FaceMatchThreshold"], frames, self.analysis_threads
                 )
             else:
-                rows = face_detection_rows(self.service, job.request["FaceAttributes"], frames, self.analysis_threads)
+                seen = faces_detected(self.service, job.request["FaceAttributes"], frames, self.analysis_threads)
+            rows = [ResultRow(face.timestamp, face.person, self.result_of(job.api, face)) for face in seen]
         except (VideoError, RekognitionError) as error:
             self._finish(job, FAILED, str(error), metadata, [])
         except Exception:

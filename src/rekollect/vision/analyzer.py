@@ -56,6 +56,9 @@ class FaceAnalyzer(Protocol):
     """Range of the Euclidean norms of the vectors ``embed`` returns, tolerance included: a stored
     vector outside it is refused or quarantined, never searched (``core.rules.VectorRule``)."""
 
+    user_vector_norm: tuple[float, float]
+    """Range of the Euclidean norms of the vectors ``user_vector`` returns, tolerance included."""
+
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
         """Find faces in an ``(H, W, 3)`` uint8 RGB image, largest first."""
         ...
@@ -71,3 +74,16 @@ class FaceAnalyzer(Protocol):
     def distance_at(self, similarity: float) -> float:
         """Largest distance whose ``similarity`` is still ≥ the given 0–100 value (inverse map)."""
         ...
+
+    @staticmethod
+    def user_vector(embeddings: np.ndarray) -> np.ndarray:
+        """The ``(embedding_size,)`` float32 search vector of a user whose faces have the
+        ``(k, embedding_size)`` ``embeddings`` (k ≥ 1); a pure function of them (the import checks
+        a backup's user vectors with it)."""
+        ...
+
+
+def mean_vector(embeddings: np.ndarray) -> np.ndarray:
+    """The centroid of ``(k, d)`` embeddings as ``(d,)`` float32: the user vector of face models 1.0
+    and 2.0 (for unit vectors its length shrinks below 1 as the faces differ)."""
+    return np.mean(embeddings, axis=0).astype(np.float32)

@@ -44,7 +44,7 @@ import dlib
 import numpy as np
 
 from ..cores import available_cores
-from .analyzer import DetectedFace
+from .analyzer import DetectedFace, mean_vector
 from .blazeface import BlazeFaceProposer, Proposal
 from .boxes import Box, landmark_box, overlap
 from .dlib_resnet_weights import CHIP_SIZE
@@ -81,6 +81,8 @@ class DlibFaceAnalyzer:
     """dlib's descriptors are not unit vectors: their norms were 1.17 to 1.67 over 7,139 faces (the
     shared photos and all of LFW's View-2 folds 2-10; 1st-99th percentile 1.27-1.61, mean 1.43), so
     half the least and nearly twice the most is a wide margin that still refuses junk (NaN, zeros, 1e30)."""
+    user_vector_norm = (0.0, embedding_norm[1])
+    """A user's vector is the mean of its faces' (``user_vector``): no longer than the longest of them."""
 
     def __init__(
         self,
@@ -177,6 +179,11 @@ class DlibFaceAnalyzer:
     def distance_at(self, similarity: float) -> float:
         """Inverse of ``similarity``: ``d = 0.689 + 0.05 * ln(100 / s - 1)``; every distance for s ≤ 0."""
         return _SIMILARITY.distance_at(similarity)
+
+    @staticmethod
+    def user_vector(embeddings: np.ndarray) -> np.ndarray:
+        """The mean of the user's ``(k, d)`` face embeddings (``mean_vector``)."""
+        return mean_vector(embeddings)
 
 
 @functools.cache

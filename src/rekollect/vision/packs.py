@@ -4,9 +4,11 @@ As on AWS ("Model versioning" in the Rekognition Developer Guide), a collection 
 model it was created with: its faces are indexed, searched and grouped into users with that
 model's detector, embedding and ``Similarity`` map, while new collections get the current default,
 and operations without a collection (DetectFaces, CompareFaces) use the default. Version strings
-are number-like, as AWS's are ("1.0", "2.0"); collections written before versions were numbered
-carry ``rekollect-dlib-resnet-v1``, which names the same pack as ``1.0``. To move a collection to
-a newer model, index its images again into a new collection (AWS's answer too).
+are number-like, as AWS's are ("1.0", "2.0", "2.1"); collections written before versions were
+numbered carry ``rekollect-dlib-resnet-v1``, which names the same pack as ``1.0``. To move a
+collection to a model with other networks, index its images again into a new collection (AWS's
+answer too); 2.1 shares 2.0's networks, so ``rekollect collection upgrade`` moves a 2.0 collection
+to 2.1 in place (``UPGRADES``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from .analyzer import FaceAnalyzer
 
 LEGACY_VERSIONS = {"rekollect-dlib-resnet-v1": "1.0"}
 """Version strings stored by earlier releases, and the version each one is."""
+
+UPGRADES = {"2.0": "2.1"}
+"""Versions whose stored face vectors a newer version reads as they are (the same networks): a
+collection moves from the key to the value by recomputing its user vectors only."""
 
 
 class ModelPacks:

@@ -32,7 +32,7 @@ import dlib
 import numpy as np
 
 from ..cores import available_cores
-from .analyzer import DetectedFace
+from .analyzer import DetectedFace, mean_vector
 from .dlib_pack import DlibFaceAnalyzer, shape_predictor
 from .sface import SFaceEmbedder, align
 from .similarity import LogisticSimilarity
@@ -73,6 +73,8 @@ class ZooFaceAnalyzer:
     """Unit vectors by construction (two unit parts weighted by ``SFACE_WEIGHT`` and ``DLIB_WEIGHT``,
     whose squares sum to 1); float32 rounding leaves them within 1e-6 of 1 (8,321 faces of the shared
     photos and LFW's View-2 folds 2-10)."""
+    user_vector_norm = (0.0, embedding_norm[1])
+    """A user's vector is the mean of its faces' (``user_vector``): no longer than the longest of them."""
 
     def __init__(self, dlib_pack: DlibFaceAnalyzer, *, threads: int | None = None) -> None:
         self.threads = threads or available_cores()
@@ -125,6 +127,11 @@ class ZooFaceAnalyzer:
     def distance_at(self, similarity: float) -> float:
         """Inverse of ``similarity``; every distance for s ≤ 0."""
         return _SIMILARITY.distance_at(similarity)
+
+    @staticmethod
+    def user_vector(embeddings: np.ndarray) -> np.ndarray:
+        """The mean of the user's ``(k, d)`` face embeddings (``mean_vector``)."""
+        return mean_vector(embeddings)
 
 
 def _mirror_averaged_fit(predictor: dlib.shape_predictor, image: np.ndarray, start: dlib.rectangle) -> np.ndarray:

@@ -132,7 +132,7 @@ _SUPPORTED = {"Const", "Placeholder", "Conv2D", "_FusedConv2D", "DepthwiseConv2d
 _SUPPORTED |= {"Mean", *_ELEMENTWISE}
 
 
-def _load_weights(manifest: list[dict[str, Any]], folder: Path) -> dict[str, np.ndarray]:
+def load_weights(manifest: list[dict[str, Any]], folder: Path) -> dict[str, np.ndarray]:
     """Decode every weight of the manifest into float32 (int32 for integer constants)."""
     weights: dict[str, np.ndarray] = {}
     for group in manifest:
@@ -162,7 +162,7 @@ class GraphModel:
         if unknown:
             raise ValueError(f"{model_json.name} uses unsupported operations: {sorted(unknown)}")
         self._nodes = {node["name"]: node for node in nodes}
-        self._constants = _load_weights(spec["weightsManifest"], model_json.parent)
+        self._constants = load_weights(spec["weightsManifest"], model_json.parent)
         self._input = next(node["name"] for node in nodes if node["op"] == "Placeholder")
 
     def run(self, batch: np.ndarray, outputs: list[str]) -> list[np.ndarray]:
