@@ -293,16 +293,19 @@ def test_requests_while_the_database_is_down_get_a_clear_error(database, postgre
 
 def test_once_the_database_is_gone_requests_do_not_queue_their_waits(database, postgres, monkeypatch):
     """The first request waits ``wait_seconds`` for a connection; the next ones, which may have queued
-    behind it, wait ``OUTAGE_WAIT`` only until a connection is made again (recorded, not timed)."""
+    behind it, wait ``OUTAGE_WAIT`` (then try to connect by themselves) until a connection is made
+    again (recorded, not timed)."""
     store = PostgresStore(database)
     asked: list[float | None] = []
-    pooled = database.pool.connection
 
-    def recording(timeout: float | None = None):
-        asked.append(timeout)
-        return pooled(timeout=timeout)
+    def recording(method):
+        def call(timeout: float | None = None):
+            asked.append(timeout)
+            return method(timeout=timeout)
 
-    monkeypatch.setattr(database.pool, "connection", recording)
+        return call
+
+    monkeypatch.setattr(database.pool, "getconn", recording(database.pool.getconn))  # connection() calls it
     postgres.stop(signal.SIGQUIT)
     try:
         for _ in range(3):

@@ -19,10 +19,13 @@ of the database server.
 A database that cannot be reached, or that restarts under a request, raises
 ``InternalServerError`` ("retry the request": the AWS SDKs retry HTTP 500 by themselves); the pool
 drops broken connections and opens new ones, so the node recovers without a restart. A request
-waits at most ``wait_seconds`` (3 s) for a connection; once one has failed to get a connection (or
-lost its connection), requests wait only ``OUTAGE_WAIT`` for one until a connection is made again,
-so requests queued behind one another (on the service's lock, or the index's) do not add their
-waits up: every request in flight when the database goes away fails within the 3 s.
+waits at most ``wait_seconds`` (3 s) for a connection. Once one has waited that long in vain (or
+lost its connection), the requests of the next ``wait_seconds`` wait only ``OUTAGE_WAIT`` for a
+pooled one and then try to connect by themselves (refused at once by a stopped database), so
+requests queued behind one another (on the service's lock, or the index's) do not add their waits
+up: every request in flight when the database goes away fails within the 3 s. The pool reconnects
+in the background on its own schedule, its attempts backing off (1, 2, 4... s), so a database that
+is back sooner serves those requests through their own connections meanwhile.
 
 Schema migrations: ``migrate`` applies the numbered steps a store passes it that the database's
 ``rekollect_schema`` table does not list yet, each in its own transaction together with its row in
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
@@ -56,8 +60,10 @@ MIGRATION_LOCK = 7_361_002
 UNAVAILABLE = "The database is unavailable ({}); retry the request"
 
 OUTAGE_WAIT = 0.1
-"""Seconds a request waits for a connection while the database is known to be unreachable (long
-enough for the pool to connect again once it is back, which it tries in the background)."""
+"""Seconds a request waits for a pooled connection within ``wait_seconds`` of another one's vain wait
+(or lost connection): the database is known to be unreachable (see the module docstring)."""
+OUTAGE_CONNECT = 2
+"""Seconds a request may take to connect by itself then (libpq's least ``connect_timeout``)."""
 
 
 class PostgresDatabase:
@@ -81,7 +87,8 @@ class PostgresDatabase:
         self.url = url
         self.wait_seconds = wait_seconds
         self._local = threading.local()
-        self._unreachable = threading.Event()
+        self._unreachable_at: float | None = None
+        """``time.monotonic()`` of the last vain full wait or lost connection; ``None`` once connected."""
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -132,12 +139,38 @@ class PostgresDatabase:
 
     @contextmanager
     def _pooled(self) -> Iterator[psycopg.Connection]:
-        """A connection from the pool, waiting ``wait_seconds`` for it (``OUTAGE_WAIT`` while the
-        database is known to be unreachable); a lost or unreachable database is ``InternalServerError``."""
-        timeout = OUTAGE_WAIT if self._unreachable.is_set() else self.wait_seconds
-        with _reporting_unavailable(self._unreachable), self.pool.connection(timeout=timeout) as connection:
-            self._unreachable.clear()
+        """A connection from the pool, waiting ``wait_seconds`` for it; within ``wait_seconds`` of
+        another request's vain wait, ``OUTAGE_WAIT``, then a connection of its own (see the module
+        docstring). A lost or unreachable database is ``InternalServerError``."""
+        since = self._unreachable_at
+        known = since is not None and time.monotonic() - since < self.wait_seconds
+
+        def noted(lost: bool) -> None:
+            if lost or not known:  # a short wait that ran out says nothing new
+                self._unreachable_at = time.monotonic()
+
+        with _reporting_unavailable(noted), self._connection(known) as connection:
+            self._unreachable_at = None
             yield connection
+
+    @contextmanager
+    def _connection(self, outage: bool) -> Iterator[psycopg.Connection]:
+        if not outage:
+            with self.pool.connection(timeout=self.wait_seconds) as connection:
+                yield connection
+            return
+        try:
+            pooled = self.pool.getconn(timeout=OUTAGE_WAIT)
+        except psycopg_pool.PoolTimeout:
+            # The pool reconnects on its own schedule, its attempts backing off (1, 2, 4... s): a
+            # database that is back sooner serves this request through a connection of its own.
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=OUTAGE_CONNECT) as connection:
+                yield connection
+            return
+        try:
+            yield pooled
+        finally:
+            self.pool.putconn(pooled)
 
     def transaction(self) -> AbstractContextManager[Statements]:
         """``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on error) holding ``WRITE_LOCK``; nested uses join the outer one."""
@@ -215,15 +248,16 @@ def _wake(on_wake: Callable[[], None]) -> None:
 
 
 @contextmanager
-def _reporting_unavailable(unreachable: threading.Event) -> Iterator[None]:
-    """Turn a lost or unreachable database into ``InternalServerError`` with the reason (and set ``unreachable``)."""
+def _reporting_unavailable(noted: Callable[[bool], None]) -> Iterator[None]:
+    """Turn a lost or unreachable database into ``InternalServerError`` with the reason, telling
+    ``noted`` (``True`` for a lost connection, ``False`` for a wait for one that ran out)."""
     try:
         yield
     except psycopg_pool.PoolTimeout:
-        unreachable.set()
+        noted(False)
         raise InternalServerError(UNAVAILABLE.format("no connection could be made in time")) from None
     except psycopg.OperationalError as error:
-        unreachable.set()
+        noted(True)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InternalServerError(UNAVAILABLE.format(reason)) from None
 
