@@ -122,6 +122,7 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
         objects=objects,
         tokens=stores.tokens,
         arn_prefix=settings.arn_prefix,
+        face_crops=settings.face_crops,
     )
     index.open()
     return service
@@ -178,7 +179,7 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     )
     services = [
         (rekognition_model(), bind_operations(service, videos)),
-        (extensions_model(), bind_extension_operations(clustering)),
+        (extensions_model(), bind_extension_operations(service, videos, clustering, local_objects(service))),
     ]
     app = create_wire_app(
         services,
@@ -189,6 +190,11 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     )
     app.mount("/console", console_app(settings.models_dir))  # static pages; the API they call is guarded as always
     return app
+
+
+def local_objects(service: FaceService) -> LocalObjectSource | None:
+    """The local object folder the service reads objects from, or ``None`` when it reads an S3 endpoint."""
+    return service.objects if isinstance(service.objects, LocalObjectSource) else None
 
 
 MIN_METRICS_TOKEN_CHARS = 16
