@@ -11,7 +11,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +48,16 @@ def console_app(vendor_dir: Path) -> ASGIApp:
         ]
     )
     return _with_headers(app)
+
+
+def root_redirect() -> Route:
+    """``GET /`` (a browser opening the server's address) answered with a redirect to ``/console/``;
+    ``POST /`` stays the API's."""
+
+    async def redirect(request: Request) -> Response:
+        return RedirectResponse("/console/", status_code=307)
+
+    return Route("/", redirect, methods=["GET", "HEAD"])
 
 
 def _with_headers(app: ASGIApp) -> ASGIApp:
