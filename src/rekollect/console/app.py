@@ -1,7 +1,8 @@
 """Serves the console's static files under ``/console`` (no authentication: they hold no data).
 
 Every response carries a Content-Security-Policy that allows scripts, styles and connections to
-this origin only (images also from ``blob:``/``data:`` URLs, for the photos the user picks), so
+this origin only (images also from ``blob:``/``data:`` URLs and videos from ``blob:`` URLs, for the
+photos and videos the user picks and the face pictures fetched through the API), so
 keys typed into the page (kept in ``sessionStorage``) cannot be sent elsewhere by injected markup.
 """
 
@@ -21,7 +22,8 @@ from .install import SIGNER_FILE
 STATIC = Path(__file__).with_name("static")
 SECURITY_HEADERS = {
     "content-security-policy": (
-        "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; base-uri 'none';"
+        " frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",

@@ -3,7 +3,8 @@
 // Each route change is one generation: the page renders into a view of its own, which replaces the
 // shown one only if no later route change happened meanwhile, so a slow page never covers the page
 // asked for after it. A page that shows progress before it is done calls context.show(); anything a
-// page does later (polling) asks context.current() first.
+// page does later (polling) asks context.current() first. A "rekollect-rendered" event on window says
+// when each page's render settled, and whether it was shown.
 import { storeKeys, storedKeys } from "./api.js";
 import { errorBox, h } from "./dom.js";
 import { DEFAULT_PAGE, PAGES } from "./pages.js";
@@ -53,6 +54,8 @@ async function route() {
       showError(failure);
     }
   }
+  // Said when a page's render has settled, shown or (superseded by a later route) dropped.
+  window.dispatchEvent(new CustomEvent("rekollect-rendered", { detail: { page: page.name, shown: context.current() } }));
 }
 
 function showKeys() {

@@ -81,9 +81,9 @@ function faceCard(number, detail, image, found, pictures) {
       ? h("img", { class: "face-picture match-picture", src: pictures.faces.get(match.FaceId), alt: `stored face ${match.FaceId}` }) : null),
     h("h3", null, `Face ${number}`),
     identity,
-    found?.faces.length ? table(["ExternalImageId", "FaceId", "UserId", "Similarity"],
-      found.faces.map((m) => [m.Face.ExternalImageId ?? "", m.Face.FaceId.slice(0, 8), m.Face.UserId ?? "", m.Similarity]), { class: "face-matches" }) : null,
-    h("details", null, h("summary", null, "Attributes"), attributes(detail).map((line) => h("div", null, line))));
+    found?.faces.length ? table(["ExternalImageId", "FaceId", "Similarity"],
+      found.faces.map((m) => [m.Face.ExternalImageId ?? "", m.Face.FaceId.slice(0, 8), m.Similarity]), { class: "face-matches" }) : null,
+    h("details", { open: found === undefined }, h("summary", null, "Attributes"), attributes(detail).map((line) => h("div", null, line))));
 }
 
 async function analyse(file, collectionId, results, context) {
