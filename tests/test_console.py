@@ -169,6 +169,28 @@ def test_a_new_user_names_the_people_of_a_folder_and_finds_them_in_a_group_photo
     pictures_loaded(page, "section.cluster img.face-picture")
     screenshot(page, "people")
 
+    # New photos of known people join their users as they arrive.
+    arrivals = tmp_path / "arrivals"
+    arrivals.mkdir()
+    shutil.copy(FACES / "people/Barack_Obama/obama2.jpg", arrivals / "obama2.jpg")
+    shutil.copy(FACES / "groups/kit_with_rose.jpg", arrivals / "party.jpg")
+    page.get_by_role("link", name="Collections").click()
+    page.get_by_role("link", name="family", exact=True).click()
+    page.get_by_role("link", name="Add photos").click()
+    page.locator("input[name=associate-users]").check()
+    page.locator("input[name=photos]").set_input_files([str(arrivals / "obama2.jpg"), str(arrivals / "party.jpg")])
+    expect(page.locator("#upload-summary")).to_have_text("Done: 2 photo(s), 3 face(s) indexed.")
+    recognised = page.locator("table.associations tbody tr")
+    expect(recognised).to_have_count(3)
+    rows = {tuple(row.locator("td").all_text_contents()[i] for i in (0, 1, 3)) for row in recognised.all()}
+    assert rows == {
+        ("obama2.jpg", "Barack_Obama", "associated"),
+        ("party.jpg", "Kit_Harington", "associated"),
+        ("party.jpg", "Rose_Leslie", "associated"),
+    }
+    expect(page.locator("#totals")).to_have_text("13 faces, 4 users, face model 2.1")
+    screenshot(page, "upload-known-people")
+
     page.get_by_role("link", name="Try it").click()
     page.locator("select[name=collection]").select_option("family")
     drop_photo(page, "groups/obama_and_biden.jpg")
@@ -183,7 +205,7 @@ def test_a_new_user_names_the_people_of_a_folder_and_finds_them_in_a_group_photo
 
     page.get_by_role("link", name="Collections").click()
     row = page.locator("#collections tr", has=page.get_by_role("link", name="family", exact=True))
-    expect(row.locator("td").nth(1)).to_have_text("10")  # FaceCount
+    expect(row.locator("td").nth(1)).to_have_text("13")  # FaceCount
     expect(row.locator("td").nth(2)).to_have_text("4")  # UserCount
     expect(row.locator("td").nth(3)).to_have_text("2.1")  # FaceModelVersion
     screenshot(page, "collections")
