@@ -1,7 +1,7 @@
 """ListJobs (``rekollect-extensions``, not in Rekognition): the video and face clustering jobs the server holds.
 
 Rekognition has no listing of its stored-video jobs (a client keeps the JobIds it started); the
-console and ``rekollect cluster`` need one to show past jobs. Jobs come newest first,
+console needs one to show past jobs. Jobs come newest first,
 ``MaxResults`` (default and most 100) a page, optionally of one ``JobType``, each with its status,
 progress (0–100: the share of the video decoded, or of the clustering done; 100 once finished),
 collection, video and times. ``NextToken`` is signed (``core.pagination``) and valid for the
