@@ -17,7 +17,7 @@ from rekollect.cli import COMMANDS
 from rekollect.operations import OPERATIONS, VIDEO_OPERATIONS
 from rekollect.security.keys import NO_COLLECTION_ACTIONS
 from rekollect.tools import COMMANDS as TOOL_COMMANDS
-from rekollect.wire.service_model import extensions_model, rekognition_model
+from rekollect.wire.service_model import DATA_PATH, extensions_model, rekognition_model
 
 
 def rekollect(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -48,7 +48,7 @@ def test_a_busy_port_is_one_clear_error(server, tmp_path):
     assert not (tmp_path / "data").exists()  # refused before anything was opened
 
 
-def test_keys_create_adds_a_working_key_with_its_policy(tmp_path):
+def test_keys_create_adds_a_working_key_with_its_policy(tmp_path, monkeypatch):
     credentials = tmp_path / "credentials.json"
     made = rekollect("keys", "create", "--credentials-file", str(credentials), "--policy", "read-only",
                      "--collection", "staff")  # fmt: skip
@@ -73,6 +73,17 @@ def test_keys_create_adds_a_working_key_with_its_policy(tmp_path):
             client.describe_collection(CollectionId="elsewhere")
         with pytest.raises(client.exceptions.ResourceNotFoundException):  # allowed; it just does not exist
             client.describe_collection(CollectionId="staff")
+        # The extension operations are signed and authorized alike: face pictures are a Get* of the collection.
+        monkeypatch.setenv("AWS_DATA_PATH", str(DATA_PATH))
+        pictures = boto3.session.Session().client(
+            "rekollect-extensions", endpoint_url=server.url, region_name="us-east-1",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+        )  # fmt: skip
+        face_id = "00000000-0000-4000-8000-000000000000"
+        with pytest.raises(pictures.exceptions.AccessDeniedException):
+            pictures.get_face_crops(CollectionId="elsewhere", FaceIds=[face_id])
+        with pytest.raises(pictures.exceptions.ResourceNotFoundException):
+            pictures.get_face_crops(CollectionId="staff", FaceIds=[face_id])
     finally:
         server.stop()
 
