@@ -1,5 +1,8 @@
 """The collection backup file: a zip of ``manifest.json`` and JSON Lines members (docs/backup-format.md).
 
+Format version 2 adds ``crops.jsonl`` (the faces' pictures, kept with ``--face-crops``); files of
+version 1, without it, are read as before.
+
 ``write_archive`` streams each member's records into the zip, hashing what it writes, and puts the
 SHA-256 and record count of every member into ``manifest.json``; the file appears under its name
 only when complete (written as ``<name>.part``, then renamed). ``Archive`` opens one, checks the
@@ -23,10 +26,13 @@ from typing import Any
 import numpy as np
 
 FORMAT = "rekollect-collection-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-MEMBERS = ("images.jsonl", "users.jsonl", "faces.jsonl")
+CROPS = "crops.jsonl"
+MEMBERS = ("images.jsonl", "users.jsonl", "faces.jsonl", CROPS)
 """The record members, in the order they are written and imported."""
+MEMBERS_OF_VERSION = {1: MEMBERS[:3], FORMAT_VERSION: MEMBERS}
+"""The record members of each format version this release reads (version 1 had no face pictures)."""
 
 _CHUNK = 1 << 20
 
@@ -107,7 +113,10 @@ class Archive:
         self.close()
 
     def records(self, name: str) -> Iterator[dict[str, Any]]:
-        """The records of member ``name`` (one of ``MEMBERS``), in file order."""
+        """The records of member ``name`` (one of ``MEMBERS``), in file order; none for a member its
+        format version does not have."""
+        if name not in self.members:
+            return
         with self._zip.open(name) as member:
             for number, line in enumerate(io.TextIOWrapper(member, encoding="utf-8"), start=1):
                 try:
@@ -126,9 +135,15 @@ class Archive:
         if not isinstance(manifest, dict) or manifest.get("Format") != FORMAT:
             raise BackupError(f"{path} is not a Rekollect collection backup (no {FORMAT} manifest)")
         version = manifest.get("FormatVersion")
-        if version != FORMAT_VERSION:
-            raise BackupError(f"{path} is in backup format version {version}; this release reads {FORMAT_VERSION}")
+        if version not in MEMBERS_OF_VERSION:
+            readable = " and ".join(str(number) for number in MEMBERS_OF_VERSION)
+            raise BackupError(f"{path} is in backup format version {version}; this release reads {readable}")
         return manifest
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The record members of this file's format version."""
+        return MEMBERS_OF_VERSION[self.manifest["FormatVersion"]]
 
     def _read(self, name: str) -> bytes:
         try:
@@ -140,9 +155,9 @@ class Archive:
 
     def _verify(self) -> None:
         files = self.manifest.get("Files")
-        if not isinstance(files, dict) or set(files) != set(MEMBERS):
-            raise BackupError(f"the manifest must list exactly {', '.join(MEMBERS)} under Files")
-        for name in MEMBERS:
+        if not isinstance(files, dict) or set(files) != set(self.members):
+            raise BackupError(f"the manifest must list exactly {', '.join(self.members)} under Files")
+        for name in self.members:
             digest, count = hashlib.sha256(), 0
             try:
                 with self._zip.open(name) as member:

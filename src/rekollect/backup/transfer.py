@@ -6,12 +6,14 @@ writing. ``import_collection`` verifies the whole file first (``Archive``), then
 inside one ``store.atomic()`` transaction with the store's own methods: the change-log triggers
 fire, so a server running on the same store finds the new faces and users at its next search
 (``core/index_sync.py``), and a file refused half-way leaves nothing behind. FaceIds, ImageIds,
-UserIds, ExternalImageIds, boxes, confidences, embeddings, user vectors, tags and the creation
-time are kept as they were; the ARN is the target server's (``arn_prefix``).
+UserIds, ExternalImageIds, boxes, confidences, embeddings, user vectors, face pictures, tags and
+the creation time are kept as they were; the ARN is the target server's (``arn_prefix``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import re
 import uuid
@@ -27,7 +29,7 @@ from ..vision.calibrated_pack import CalibratedFaceAnalyzer
 from ..vision.dlib_pack import DlibFaceAnalyzer
 from ..vision.packs import ModelPacks
 from ..vision.zoo_pack import ZooFaceAnalyzer
-from .archive import Archive, BackupError, decode_vector, encode_vector, write_archive
+from .archive import CROPS, Archive, BackupError, decode_vector, encode_vector, write_archive
 
 EMBEDDING_SIZES = {
     pack.model_version: pack.embedding_size for pack in (DlibFaceAnalyzer, ZooFaceAnalyzer, CalibratedFaceAnalyzer)
@@ -39,6 +41,8 @@ COLLECTION_ID = re.compile(r"[a-zA-Z0-9_.\-]{1,255}")
 
 _PAGE = 1000
 _ID_BATCH = 500
+MAX_CROP_BYTES = 256 * 1024
+"""Largest face picture an import takes (the server's own are about 5 KB)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,10 @@ def export_collection(store: MetadataStore, collection_id: str, path: Path) -> d
             ),
             "faces.jsonl": (
                 _face_json(face) for face in every_item(lambda after: store.list_faces(collection_id, after, _PAGE))
+            ),
+            CROPS: (
+                {"FaceId": face_id, "Crop": base64.b64encode(jpeg).decode("ascii")}
+                for face_id, jpeg in store.iter_face_crops(collection_id)
             ),
         }
         return write_archive(path, header, members)
@@ -143,6 +151,9 @@ class _Importer:
         self.images: dict[str, tuple[str, str | None]] = {}
         self.vectors: dict[str, np.ndarray | None] = {}
         self.face_ids: list[str] = []
+        self.file_face_ids: set[str] = set()
+        self.renamed: dict[str, str] = {}
+        """The new FaceId of each FaceId of the file (``new_face_ids``), made once."""
 
     def check(self) -> None:
         """``BackupError`` if any record is malformed, of another face model, of the wrong vector
@@ -169,6 +180,8 @@ class _Importer:
             raise BackupError(f"images.jsonl lists {len(set(self.images) - done)} images without faces")
         if len(set(self.face_ids)) != len(self.face_ids):
             raise BackupError("faces.jsonl: a FaceId appears twice")
+        for _ in self._crops():
+            pass
 
     def write(self, tags: dict[str, str]) -> ImportSummary:
         """Store the checked file: collection, users, faces (one ``add_faces`` per image), user vectors."""
@@ -187,7 +200,38 @@ class _Importer:
         for user_id, vector in self.vectors.items():
             if vector is not None:
                 self.store.set_user_vector(collection_id, user_id, vector)
+        batch: dict[str, bytes] = {}
+        for face_id, jpeg in self._crops():
+            batch[self._face_id(face_id)] = jpeg
+            if len(batch) == _ID_BATCH:
+                self.store.add_face_crops(collection_id, batch)
+                batch = {}
+        if batch:
+            self.store.add_face_crops(collection_id, batch)
         return ImportSummary(self.record, len(self.images), faces, len(self.vectors))
+
+    def _crops(self) -> Iterator[tuple[str, bytes]]:
+        """``(FaceId of the file, JPEG)`` of each face picture; ``BackupError`` for one of a face the file
+        does not hold, one that is not a JPEG of at most ``MAX_CROP_BYTES``, or a face's second."""
+        seen: set[str] = set()
+        for row in self.archive.records(CROPS):
+            face_id = _text(row, "FaceId", CROPS)
+            if face_id not in self.file_face_ids or face_id in seen:
+                raise BackupError(f"{CROPS}: FaceId {face_id} is not a face of faces.jsonl, or has two pictures")
+            seen.add(face_id)
+            try:
+                jpeg = base64.b64decode(row.get("Crop"), validate=True)
+            except (binascii.Error, TypeError, ValueError):
+                raise BackupError(f"{CROPS}: the picture of face {face_id} is not base64") from None
+            if not jpeg.startswith(b"\xff\xd8\xff") or len(jpeg) > MAX_CROP_BYTES:
+                raise BackupError(
+                    f"{CROPS}: the picture of face {face_id} is not a JPEG of at most {MAX_CROP_BYTES} bytes"
+                )
+            yield face_id, jpeg
+
+    def _face_id(self, face_id: str) -> str:
+        """The FaceId the face of the file's ``face_id`` gets in the store."""
+        return self.renamed.setdefault(face_id, str(uuid.uuid4())) if self.new_face_ids else face_id
 
     def _image_groups(self) -> Iterator[list[FaceRecord]]:
         """The faces of the file, in runs of one image each."""
@@ -221,8 +265,9 @@ class _Importer:
             confidence = float(row["Confidence"])
         except (KeyError, TypeError, ValueError):
             raise BackupError(f"{what}: needs a BoundingBox (Width, Height, Left, Top) and a Confidence") from None
+        self.file_face_ids.add(face_id)
         return FaceRecord(
-            face_id=str(uuid.uuid4()) if self.new_face_ids else face_id,
+            face_id=self._face_id(face_id),
             image_id=image_id,
             external_image_id=row.get("ExternalImageId"),
             box=geometry,
