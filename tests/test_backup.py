@@ -88,12 +88,15 @@ def exported(rekognition, server, tmp_path_factory: pytest.TempPathFactory) -> I
 def test_round_trip_to_another_data_dir_gives_identical_results(rekognition, exported, tmp_path):
     with zipfile.ZipFile(exported.file) as archive:
         manifest = json.loads(archive.read("manifest.json"))
-        assert sorted(archive.namelist()) == ["faces.jsonl", "images.jsonl", "manifest.json", "users.jsonl"]
+        assert sorted(archive.namelist()) == [
+            "crops.jsonl", "faces.jsonl", "images.jsonl", "manifest.json", "users.jsonl"
+        ]  # fmt: skip
     assert manifest["Collection"]["FaceModelVersion"] == "2.1" and manifest["Collection"]["Tags"] == TAGS
     assert {name: entry["Records"] for name, entry in manifest["Files"].items()} == {
         "images.jsonl": 3,
         "faces.jsonl": 5,
         "users.jsonl": 2,
+        "crops.jsonl": 0,  # the session server keeps no face pictures (no --face-crops)
     }
 
     data = tmp_path / "data"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support import FACES, MotoServer, run_measured
+from support import FACES, MotoServer, ServerProcess, run_measured
 
 from rekollect.tools.client import DEFAULT_ENDPOINT, is_loopback, resolve_endpoint
 from rekollect.tools.sources import external_image_id, sanitize_external_image_id
@@ -282,7 +282,8 @@ def test_search_finds_the_right_person(indexed, server, rekognition):
     probe = str(FACES / "people/Rose_Leslie/img2.jpg")
     found = tool(root / "home", "search", probe, "--collection-id", "tools", "--json", "--endpoint-url", server.url)
     assert found.returncode == 0, found.stderr
-    assert {m["Face"]["ExternalImageId"] for m in json.loads(found.stdout)["FaceMatches"]} == {"Rose_Leslie"}
+    (face,) = json.loads(found.stdout)["Faces"]
+    assert {m["Face"]["ExternalImageId"] for m in face["Search"]["FaceMatches"]} == {"Rose_Leslie"}
     text = tool(root / "home", "search", probe, "--collection-id", "tools", env={"REKOLLECT_ENDPOINT_URL": server.url})
     assert text.returncode == 0 and "Rose_Leslie" in text.stdout and "Kit_Harington" not in text.stdout
 
@@ -306,7 +307,33 @@ def test_search_finds_the_right_person(indexed, server, rekognition):
         server.url,
     )
     assert users.returncode == 0, users.stderr
-    assert [m["User"]["UserId"] for m in json.loads(users.stdout)["UserMatches"]] == ["kit"]
+    (face,) = json.loads(users.stdout)["Faces"]
+    assert [m["User"]["UserId"] for m in face["Search"]["UserMatches"]] == ["kit"]
+    rekognition.delete_user(CollectionId="tools", UserId="kit")
+
+
+def test_search_identifies_every_face_of_a_group_photo(indexed, server, tmp_path):
+    """Kit Harington and Rose Leslie are both in the photo, and both in the collection: each is named on
+    its own box (the largest face alone would name one of them)."""
+    root, _, _ = indexed
+    photo = FACES / "groups/kit_with_rose.jpg"
+    drawn = tmp_path / "labelled.jpg"
+    found = tool(root / "home", "search", str(photo), "--collection-id", "tools", "--json", "--draw", str(drawn),
+                 "--endpoint-url", server.url)  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    faces = json.loads(found.stdout)["Faces"]
+    assert len(faces) == 2
+    best = [face["Search"]["FaceMatches"][0]["Face"]["ExternalImageId"] for face in faces]
+    assert sorted(best) == ["Kit_Harington", "Rose_Leslie"]
+    assert all(face["Search"]["FaceMatches"][0]["Similarity"] >= 80 for face in faces)
+    # Each face's match is on its own box: Rose Leslie's face is left of Kit Harington's in this photo.
+    by_name = {name: face["BoundingBox"]["Left"] for name, face in zip(best, faces, strict=True)}
+    detected = tool(root / "home", "detect", str(photo), "--json", "--endpoint-url", server.url)
+    lefts = sorted(face["BoundingBox"]["Left"] for face in json.loads(detected.stdout)["FaceDetails"])
+    assert sorted(by_name.values()) == lefts
+    assert Image.open(drawn).size == Image.open(photo).size
+    text = tool(root / "home", "search", str(photo), "--collection-id", "tools", "--endpoint-url", server.url)
+    assert "#1" in text.stdout and "#2" in text.stdout
 
 
 def test_compare(server, tmp_path):
@@ -384,14 +411,92 @@ def test_index_lists_s3_prefixes(server, rekognition, buckets, tmp_path):
 
 
 def test_errors_are_named_and_exit_non_zero(server, tmp_path):
+    """Every tool's errors go through one handler: a line naming the error, never a traceback."""
     photo = str(FACES / "people/Kit_Harington/john1.jpeg")
-    missing = tool(tmp_path, "search", photo, "--collection-id", "no-such", "--endpoint-url", server.url)
-    assert missing.returncode == 1 and "ResourceNotFoundException" in missing.stderr
-    no_collection = tool(tmp_path, "index", photo, "--collection-id", "no-such", "--endpoint-url", server.url)
-    assert no_collection.returncode == 1 and "ResourceNotFoundException" in no_collection.stderr
+    stopped = "http://127.0.0.1:9"  # nothing listens there
+    runs = {
+        "search": tool(tmp_path, "search", photo, "--collection-id", "no-such", "--endpoint-url", server.url),
+        "index": tool(tmp_path, "index", photo, "--collection-id", "no-such", "--endpoint-url", server.url),
+        "cluster": tool(tmp_path, "cluster", "--collection-id", "no-such", "--endpoint-url", server.url),
+        "cluster job": tool(tmp_path, "cluster", "--job-id", "no-such-job", "--endpoint-url", server.url),
+    }
+    for name, run in runs.items():
+        assert run.returncode == 1 and "ResourceNotFoundException" in run.stderr, name
+    for command in (["detect", photo], ["cluster", "--collection-id", "c"], ["index", photo, "--collection-id", "c"]):
+        run = tool(tmp_path, *command, "--endpoint-url", stopped)
+        assert run.returncode == 1 and f"cannot reach {stopped}" in run.stderr, command
+        runs[command[0]] = run
     # Not loopback: boto3's chain alone, which has nothing on this "fresh machine".
     remote = tool(tmp_path, "detect", photo, "--endpoint-url", "http://192.0.2.1:8085")
     assert remote.returncode == 1 and "AWS_DEFAULT_REGION" in remote.stderr
+    usage = tool(tmp_path, "cluster", "--endpoint-url", server.url)
+    assert usage.returncode == 2 and "--collection-id" in usage.stderr
+    assert not any("Traceback" in run.stderr for run in [*runs.values(), remote, usage])
+
+
+def test_every_tool_takes_the_same_connection_flags(tmp_path):
+    """--endpoint-url, --region, --aws and --json, for each tool; --region is the requests' region."""
+    from rekollect.tools.main import _parser
+
+    commands = _parser()._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        if name == "paths":
+            continue  # not a client: it reads the server's settings
+        flags = {option for action in command._actions for option in action.option_strings}
+        assert {"--endpoint-url", "--region", "--aws", "--json"} <= flags, name
+    # A server whose signatures must be scoped to eu-west-3: each tool reaches it with --region only.
+    keys = {"AWS_ACCESS_KEY_ID": "AKIDREGION", "AWS_SECRET_ACCESS_KEY": "region-secret"}
+    signed = ServerProcess(
+        tmp_path / "data", "--region", "eu-west-3",
+        env={"REKOLLECT_ACCESS_KEY_ID": "AKIDREGION", "REKOLLECT_SECRET_ACCESS_KEY": "region-secret"},
+    ).start()  # fmt: skip
+    try:
+        photo = str(FACES / "people/Kit_Harington/john1.jpeg")
+        for command in (
+            ["detect", photo],
+            ["search", photo, "--collection-id", "none-here"],
+            ["index", photo, "--collection-id", "none-here"],
+            ["cluster", "--job-id", "none-here"],
+        ):
+            wrong = tool(tmp_path, *command, "--endpoint-url", signed.url, env=keys)
+            assert wrong.returncode == 1 and "eu-west-3" in wrong.stderr, (command, wrong.stderr)
+            right = tool(tmp_path, *command, "--region", "eu-west-3", "--endpoint-url", signed.url, env=keys)
+            assert right.returncode == 0 or "ResourceNotFoundException" in right.stderr, (command, right.stderr)
+    finally:
+        signed.stop()
+
+
+def test_index_names_the_images_without_a_face_and_associates_known_people(server, rekognition, tmp_path):
+    photos = photo_folder(tmp_path / "photos", {"Barack_Obama": ["obama.jpg", "obama1.jpg"], "Joe_Biden": ["biden.jpg"]})
+    shutil.copy(FACES / "nonfaces/rocket.jpg", photos / "rocket.jpg")
+    first = tool(tmp_path, "index", str(photos), "--collection-id", "tools-known", "--create", "--external-image-id",
+                 "folder", "--json", "--endpoint-url", server.url)  # fmt: skip
+    try:
+        assert first.returncode == 0, first.stderr
+        result = json.loads(first.stdout)
+        assert result["images_without_faces"] == [{"source": str(photos / "rocket.jpg"), "why": "no face found"}]
+        text = tool(tmp_path, "index", str(photos / "rocket.jpg"), "--collection-id", "tools-known", "--state",
+                    str(tmp_path / "other-state"), "--endpoint-url", server.url)  # fmt: skip
+        assert "rocket.jpg" in text.stdout and "no face found" in text.stdout
+
+        obama = [f["FaceId"] for f in rekognition.list_faces(CollectionId="tools-known")["Faces"] if f["ExternalImageId"] == "Barack_Obama"]
+        rekognition.create_user(CollectionId="tools-known", UserId="obama")
+        rekognition.associate_faces(CollectionId="tools-known", UserId="obama", FaceIds=obama)
+        arrivals = photo_folder(tmp_path / "arrivals", {"Barack_Obama": ["obama3.jpg"], "Kit_Harington": ["john1.jpeg"]})
+        shutil.copy(FACES / "groups/obama_and_biden.jpg", arrivals / "group.jpg")
+        run = tool(tmp_path, "index", str(arrivals), "--collection-id", "tools-known", "--associate-users", "--json",
+                   "--endpoint-url", server.url)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        done = json.loads(run.stdout)["associations"]
+        associated = {(entry["source"].split("/")[-1], entry["user_id"]) for entry in done if entry["outcome"] == "associated"}
+        assert associated == {("obama3.jpg", "obama"), ("group.jpg", "obama")}
+        assert all(entry["similarity"] >= 75 for entry in done if entry["outcome"] == "associated")
+        assert {entry["source"].split("/")[-1] for entry in done if entry["outcome"] == "no matching user"} >= {"john1.jpeg"}
+        assert "-> user obama" in run.stderr  # said as it happens
+        users_faces = rekognition.list_faces(CollectionId="tools-known", UserId="obama")["Faces"]
+        assert len(users_faces) == len(obama) + 2
+    finally:
+        rekognition.delete_collection(CollectionId="tools-known")
 
 
 def test_paths_follow_the_server_settings(tmp_path):

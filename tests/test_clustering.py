@@ -215,32 +215,36 @@ def test_the_aws_cli_calls_it_with_the_shipped_model(server, collection):
 def test_accept_a_cluster_as_a_user_with_the_cli(server, rekognition, extensions, people, monkeypatch):
     collection, identities = people
     env = {**os.environ, **CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
-    command = [
-        sys.executable,
-        "-m",
-        "rekollect",
-        "cluster",
-        "--collection-id",
-        collection,
-        "--endpoint-url",
-        server.url,
-    ]
+    command = [sys.executable, "-m", "rekollect", "cluster", "--endpoint-url", server.url, "--no-progress"]
     shown = subprocess.run(
-        [*command, "--no-progress"], env=env, capture_output=True, text=True, timeout=120, check=True
+        [*command, "--collection-id", collection], env=env, capture_output=True, text=True, timeout=120, check=True
     )
-    rows = [line.split() for line in shown.stdout.splitlines()[1:-1]]
-    assert rows and all(row[0].isdigit() for row in rows)
-    assert any("Barack_Obama." in line for line in shown.stdout.splitlines())  # ExternalImageIds shown
+    lines = shown.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ClusterId", "Faces", "Cohesion"]
+    assert any("Barack_Obama." in line for line in lines)  # ExternalImageIds shown
+    job_id = lines[-1].split("--job-id ")[1].split()[0]  # the command that accepts this very job's clusters
+    listed = {row.split()[0]: row for row in lines[2:] if row.split()[0].isdigit()}
 
+    # --job-id reads that job again (no new job, the same numbering) and accepts its cluster 1.
+    jobs_before = len(extensions.list_jobs(JobType="FACE_CLUSTERING")["Jobs"])
     accepted = subprocess.run(
-        [*command, "--accept", "1", "--user-id", "first-person"], env=env, capture_output=True, text=True, timeout=120
-    )
+        [*command, "--job-id", job_id, "--accept", "1", "--user-id", "first-person", "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert accepted.returncode == 0, accepted.stderr
-    assert "cluster 1 -> user first-person" in accepted.stdout
+    assert len(extensions.list_jobs(JobType="FACE_CLUSTERING")["Jobs"]) == jobs_before
+    result = json.loads(accepted.stdout)
+    assert result["JobId"] == job_id and result["Accepted"][0]["UserId"] == "first-person"
+    cluster_1 = next(cluster for cluster in result["Clusters"] if cluster["ClusterId"] == "1")
+    assert str(len(cluster_1["FaceIds"])) == listed["1"].split()[1]
     users = rekognition.list_users(CollectionId=collection)["Users"]
     assert {"UserId": "first-person", "UserStatus": "ACTIVE"} in users
     faces = rekognition.list_faces(CollectionId=collection, UserId="first-person")["Faces"]
+    assert {face["FaceId"] for face in faces} == set(cluster_1["FaceIds"])
     assert len({identities[face["FaceId"]] for face in faces}) == 1 and len(faces) >= 2
+
+    unknown = subprocess.run([*command, "--job-id", job_id, "--accept", "99"], env=env, capture_output=True, text=True)
+    assert unknown.returncode == 2 and f"job {job_id} has no cluster 99" in unknown.stderr
 
     # Associated faces are left out by default, and suggest their user when included.
     result = finished(extensions, extensions.start_face_clustering(CollectionId=collection)["JobId"])
@@ -251,6 +255,29 @@ def test_accept_a_cluster_as_a_user_with_the_cli(server, rekognition, extensions
     suggested = [c for c in result["Clusters"] if c.get("SuggestedUserId") == "first-person"]
     assert len(suggested) == 1 and {face["FaceId"] for face in faces} <= set(suggested[0]["FaceIds"])
     rekognition.delete_user(CollectionId=collection, UserId="first-person")
+
+
+def test_a_clusters_default_user_is_its_dominant_external_image_id(server, rekognition, collection):
+    """Faces indexed with one ExternalImageId per person (``rekollect index --external-image-id folder``)
+    name their cluster's user; clusters without a majority get ``cluster-<job>-<id>``."""
+    for person in ("Joe_Biden", "Kit_Harington"):
+        for name in PHOTOS[person]:
+            rekognition.index_faces(
+                CollectionId=collection, Image={"Bytes": image_bytes(f"people/{person}/{name}")},
+                ExternalImageId=person if person == "Joe_Biden" else name, MaxFaces=1,
+            )  # fmt: skip
+    env = {**os.environ, **CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rekollect", "cluster", "--collection-id", collection, "--accept", "--json",
+         "--no-progress", "--endpoint-url", server.url],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    names = {entry["UserId"] for entry in result["Accepted"]}
+    kit = next(c["ClusterId"] for c in result["Clusters"] if len(c["FaceIds"]) == 3)
+    assert names == {"Joe_Biden", f"cluster-{result['JobId'][:8]}-{kit}"}
+    assert {user["UserId"] for user in rekognition.list_users(CollectionId=collection)["Users"]} == names
 
 
 def test_an_unfinished_job_is_run_again_after_a_restart(tmp_path, monkeypatch):

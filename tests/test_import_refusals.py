@@ -93,7 +93,7 @@ def records(faces: int = 3, user_faces: int = 2) -> dict[str, list[dict[str, Any
 
 
 def backup(path: Path, edit: Callable[[dict], None] | None = None, header: dict | None = None, **shape: int) -> Path:
-    members = records(**shape)
+    members: dict[str, list] = {**records(**shape), "crops.jsonl": []}
     if edit is not None:
         edit(members)
     write_archive(path, header or collection_header(), members)
@@ -126,10 +126,12 @@ def refused(capsys, tmp_path: Path, file: Path, expected: str) -> None:
 
 
 def test_a_valid_file_imports(capsys, tmp_path):
-    status, error = run_import(capsys, tmp_path / "data", backup(tmp_path / "ok.zip"))
+    file = backup(tmp_path / "ok.zip", lambda members: add_crop(1)(members))
+    status, error = run_import(capsys, tmp_path / "data", file)
     assert status == 0, error
     store = SqliteStore(tmp_path / "data" / "rekollect.sqlite3")
     assert store.count_faces("imported") == 3 and store.get_user("imported", "alice").face_count == 2
+    assert [jpeg for _, jpeg in store.iter_face_crops("imported")] == [JPEG]
     store.close()
 
 
@@ -172,7 +174,23 @@ def set_box(field: str, value: float) -> Callable[[dict], None]:
     return edit
 
 
+JPEG = b"\xff\xd8\xff\xe0" + bytes(100)
+"""Bytes that start as a JPEG does (the import checks the signature and the size, not the pixels)."""
+
+
+def add_crop(face: int | None, data: bytes = JPEG, times: int = 1) -> Callable[[dict], None]:
+    def edit(members: dict) -> None:
+        face_id = members["faces.jsonl"][face]["FaceId"] if face is not None else str(uuid.uuid4())
+        members["crops.jsonl"] += [{"FaceId": face_id, "Crop": base64.b64encode(data).decode()}] * times
+
+    return edit
+
+
 RECORD_CASES = {
+    "a picture of no face of the file": (add_crop(None), "crops.jsonl line 1: FaceId"),
+    "a picture that is not a JPEG": (add_crop(0, b"\x89PNG" + bytes(10)), "crops.jsonl line 1: Crop is not a JPEG"),
+    "a picture over 256 KiB": (add_crop(0, JPEG + bytes(256 * 1024 - len(JPEG) + 1)), "crops.jsonl line 1: Crop is not a JPEG of at most"),
+    "two pictures of one face": (add_crop(0, times=2), "crops.jsonl line 2: face"),
     "FaceId not a UUID": (
         set_face("FaceId", "face-1"),
         "faces.jsonl line 1: 1 validation error detected: Value 'face-1' at 'Face.FaceId'",
@@ -323,7 +341,7 @@ def manifest_for(members: dict[str, bytes], header: dict | None = None, records:
     }
     body = {
         "Format": "rekollect-collection-backup",
-        "FormatVersion": 1,
+        "FormatVersion": 2 if "crops.jsonl" in members else 1,
         **(header or collection_header()),
         "Files": files,
     }
@@ -337,11 +355,11 @@ def test_zip_tricks_are_refused(capsys, tmp_path):
             tmp_path / "twice.zip",
             [*((name, data) for name, data in good.items() if name != "users.jsonl"), ("faces.jsonl", b"")],
         )
-    refused(capsys, tmp_path, twice, "faces.jsonl more than once")
+    refused(capsys, tmp_path, twice, "holds 'faces.jsonl' more than once")
     extra = write_zip(tmp_path / "extra.zip", [*good.items(), ("notes.txt", b"hello")])
-    refused(capsys, tmp_path, extra, "lists 5 entries")
+    refused(capsys, tmp_path, extra, "lists 6 entries")
     missing = write_zip(tmp_path / "missing.zip", [item for item in good.items() if item[0] != "users.jsonl"])
-    refused(capsys, tmp_path, missing, "lists 3 entries")
+    refused(capsys, tmp_path, missing, "a backup file of format version 2 holds exactly crops.jsonl, faces.jsonl")
 
     # Two records on one line, split by a bare carriage return, under a manifest that counts one line.
     faces = good["faces.jsonl"].split(b"\n")

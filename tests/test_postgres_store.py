@@ -31,6 +31,7 @@ from rekollect.storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, Re
 from rekollect.storage.postgres import PostgresStore
 from rekollect.storage.postgres_db import OUTAGE_WAIT, PostgresDatabase
 from rekollect.storage.postgres_jobs import PostgresJobStore
+from rekollect.storage.postgres_schema import MIGRATIONS
 from rekollect.storage.sqlite import SqliteStore
 from rekollect.storage.sqlite_jobs import SqliteJobStore
 from rekollect.video.jobs import VIDEO_APIS as VIDEO
@@ -107,6 +108,12 @@ def _exercise_the_rest(store) -> list:
     ]
     results += [list(store.iter_images("a")), list(store.iter_embeddings("a")), store.count_faces("a")]
     results += [store.list_faces("a", None, 10, face_ids=["a3", "a1", "b1"]).items]
+    store.add_face_crops("a", {"a3": b"\xff\xd8\xff-a3", "a1": b"\xff\xd8\xff-a1"})
+    store.add_face_crops("a", {"a1": b"\xff\xd8\xff-a1-again"})  # replaces
+    results += [store.get_face_crops("a", ["a1", "a2", "a3", "b1", "missing"]), list(store.iter_face_crops("a"))]
+    store.delete_faces("a", ["a3"])
+    store.add_faces("a", "h2b", [_face("a3", "img-2b", 0.2)])  # the same FaceId again, without its picture
+    results += [store.get_face_crops("a", ["a3"]), list(store.iter_face_crops("a"))]
     results += [store.create_user("a", "v"), store.create_user("a", "w"), store.create_user("b", "v")]
     store.set_face_user("a", ["a2", "a3", "b1"], "v")
     store.set_user_vector("a", "v", np.full(4, 0.5, np.float32))
@@ -124,6 +131,7 @@ def _exercise_the_rest(store) -> list:
         lambda: store.delete_faces("gone", ["a1"]),
         lambda: store.set_face_user("gone", ["a1"], None),
         lambda: store.set_user_vector("gone", "u", None),
+        lambda: store.add_face_crops("gone", {"g1": b"x"}),
     ):
         with pytest.raises(ResourceNotFoundException):
             write()
@@ -135,6 +143,7 @@ def _exercise_the_rest(store) -> list:
         store.delete_faces("a", ["a1"])
         results += [store.index_changes(0, 1000)]  # none: this thread's writes are not committed
     results += [store.delete_collection("a"), store.saved_response("CreateUser\na", "token"), store.get_tags("a")]
+    results += [list(store.iter_face_crops("a"))]
     results += [[(change.seq, change.space, change.key, change.vector) for change in store.index_changes(0, 1000)]]
     results += [store.index_changes(3, 2), store.index_cursor()]
     return results
@@ -206,6 +215,11 @@ def _exercise_jobs(jobs) -> list:
         shown(jobs.get("j1")),
         shown(jobs.claim("d", 30, ("StartFaceClustering",))),
     ]
+    page = jobs.list_jobs(VIDEO, None, 1)
+    results += [[(shown(job), done) for job, done in page.items], page.cursor is not None]
+    page = jobs.list_jobs(VIDEO, page.cursor, 5)
+    results += [[(shown(job), done) for job, done in page.items], page.cursor]
+    results += [[shown(job) for job, _ in jobs.list_jobs(("StartFaceClustering", *VIDEO), None, 10).items]]
     return [repr(result) for result in results]
 
 
@@ -222,7 +236,9 @@ def test_migrations_apply_once_and_the_secret_is_shared(database, postgres):
     for thread in threads:
         thread.join()
     with database.pool.connection() as connection:
-        assert connection.execute("SELECT version FROM rekollect_schema").fetchall() == [(1,)]
+        assert connection.execute("SELECT version FROM rekollect_schema ORDER BY version").fetchall() == [
+            (number,) for number in range(1, len(MIGRATIONS) + 1)
+        ]
     other = PostgresDatabase(postgres.url)
     try:
         assert PostgresStore(other).secret("pagination", 32) == stores[0].secret("pagination", 32)

@@ -6,7 +6,7 @@ through the API: collections with tags, faces of model 2.0 (one deleted), users 
 idempotency token, a deleted collection, a finished face clustering job. It reads everything back
 and exports a collection. Then this release serves the same directory and database: it answers
 every read as the release did, exports the same records (in the same order on SQLite), and keeps
-writing to them.
+writing to them, face pictures (``--face-crops``, a table the release did not have) included.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def written_by_the_release_then_served(
     finally:
         old.stop()
     exported_before = export(old_env, ["--data-dir", str(data), *store], tmp_path / "release.rkbackup")
-    new = ServerProcess(data, *store).start()
+    new = ServerProcess(data, *store, "--face-crops").start()
     try:
         after = read(new, monkeypatch, job_id)
         exported_after = export({}, ["--data-dir", str(data), *store], tmp_path / "this-release.rkbackup")
@@ -158,11 +158,16 @@ def written_by_the_release_then_served(
     return before, after, exported_before, exported_after, new
 
 
-def keeps_writing(server: ServerProcess) -> None:
-    """This release writes to the data the release made: faces, users, a collection's deletion."""
+def keeps_writing(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This release writes to the data the release made: faces (with their pictures, a table the release
+    did not have), users, a collection's deletion."""
     client = server.client()
     added = client.index_faces(CollectionId="kept", Image={"Bytes": image_bytes(PROBE)}, ExternalImageId="probe")
     probe = added["FaceRecords"][0]["Face"]["FaceId"]
+    old_faces = [face["FaceId"] for face in client.list_faces(CollectionId="kept")["Faces"] if face["FaceId"] != probe]
+    crops = extensions(server, monkeypatch).get_face_crops(CollectionId="kept", FaceIds=[probe, *old_faces])
+    assert [crop["FaceId"] for crop in crops["FaceCrops"]] == [probe]  # the release kept none
+    assert crops["FaceCrops"][0]["Crop"].startswith(b"\xff\xd8\xff")  # a JPEG
     assert client.associate_faces(CollectionId="kept", UserId="obama", FaceIds=[probe])["AssociatedFaces"] == [
         {"FaceId": probe}
     ]
@@ -181,9 +186,18 @@ def test_a_sqlite_data_dir_of_the_release_is_served_unchanged(release, monkeypat
     try:
         assert after == before
         assert exported_after == exported_before  # the same records in the same order
-        keeps_writing(server)
+        keeps_writing(server, monkeypatch)
     finally:
         server.stop()
+    # The release's backup file (format version 1, without face pictures) is imported by this release.
+    done = subprocess.run(
+        [sys.executable, "-m", "rekollect", "collection", "import", "--data-dir", str(tmp_path / "restored"),
+         "--input", str(tmp_path / "release.rkbackup")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    faces, images = len(exported_before["faces.jsonl"]), len(exported_before["images.jsonl"])
+    assert f"imported collection kept (face model 2.0: {faces} faces, {images} images, 2 users)" in done.stdout
 
 
 def test_a_postgresql_schema_of_the_release_is_served_unchanged(release, postgres, monkeypatch, tmp_path):
@@ -199,6 +213,6 @@ def test_a_postgresql_schema_of_the_release_is_served_unchanged(release, postgre
         order = list(dict.fromkeys(face["ImageId"] for face in exported_after["faces.jsonl"]))
         assert [image["ImageId"] for image in exported_after["images.jsonl"]] == order
         assert sorted(exported_after["images.jsonl"], key=str) == sorted(exported_before["images.jsonl"], key=str)
-        keeps_writing(server)
+        keeps_writing(server, monkeypatch)
     finally:
         server.stop()

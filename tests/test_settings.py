@@ -66,6 +66,10 @@ def test_every_option_is_a_flag_or_a_variable_and_the_flag_wins(command):
             assert parsed(command, [option.flag, other], {option.env or "": text})[option.name] == option.kind(other)
         if option.flag and option.kind is bool:
             assert parsed(command, [option.flag], {})[option.name] is True
+        if option.kind is bool and option.env:  # on/off words; --no-<flag> turns off what the variable turned on
+            for text, value in (("1", True), ("ON", True), ("yes", True), ("0", False), ("off", False), ("No", False)):
+                assert parsed(command, [], {option.env: text})[option.name] is value
+            assert parsed(command, [f"--no-{option.flag[2:]}"], {option.env: "1"})[option.name] is False
 
 
 def test_a_value_the_table_refuses_is_a_usage_error(capsys):
@@ -74,6 +78,7 @@ def test_a_value_the_table_refuses_is_a_usage_error(capsys):
         ([], {"REKOLLECT_JOB_LEASE": "-1"}, "--job-lease must be a positive number of seconds"),
         ([], {"REKOLLECT_PORT": "eighty"}, "REKOLLECT_PORT: 'eighty' is not a valid int"),
         ([], {"REKOLLECT_FACE_MODEL_VERSION": "9.9"}, "--face-model-version must be one of 1.0, 2.0"),
+        ([], {"REKOLLECT_FACE_CROPS": "maybe"}, "REKOLLECT_FACE_CROPS: 'maybe' is not a valid on/off value"),
     ):
         with pytest.raises(SystemExit) as exit_:
             parsed(SERVE, argv, environ)

@@ -67,6 +67,18 @@ def _positive(value: float) -> bool:
     return value > 0
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def parse_boolean(text: str) -> bool:
+    """An on/off variable's value: ``1``, ``true``, ``yes``, ``on`` or ``0``, ``false``, ``no``, ``off``
+    (any case); ``ValueError`` otherwise."""
+    folded = text.strip().lower()
+    if folded in _TRUE or folded in _FALSE:
+        return folded in _TRUE
+    raise ValueError(f"{text!r} is neither on ({', '.join(_TRUE)}) nor off ({', '.join(_FALSE)})")
+
+
 def _addresses(value: str) -> bool:
     try:
         for proxy in filter(None, (item.strip() for item in value.split(","))):
@@ -79,7 +91,7 @@ def _addresses(value: str) -> bool:
 @dataclass(frozen=True)
 class Option:
     """One setting. ``kind`` parses its text (``str``, ``int``, ``float``, ``Path``; ``bool`` is a flag
-    without a value); ``default`` is its value when neither flag nor variable is given, or
+    without a value, and ``--no-<flag>`` too when it has a variable, which reads ``parse_boolean``); ``default`` is its value when neither flag nor variable is given, or
     ``factory()`` is; ``shown`` is how the README and ``--help`` state that default when it is
     computed (``None``: the value itself; an unset default reads "unset"). ``check`` accepts a
     value, ``requirement`` says what it demands when it does not."""
@@ -102,11 +114,15 @@ class Option:
         """The type of the ``Settings`` field."""
         return self.kind if self.default is not None or self.factory is not None else self.kind | None
 
+    def parse(self, text: str) -> Any:
+        """``text`` as a value of this option (``ValueError`` if unparsable; ``parse_boolean`` for on/off)."""
+        return parse_boolean(text) if self.kind is bool else self.kind(text)
+
     def initial(self, environ: Mapping[str, str]) -> Any:
         """The value before the flag: the environment variable's, else the default (``ValueError`` if unparsable)."""
         text = environ.get(self.env) if self.env else None
         if text:
-            return self.kind(text)
+            return self.parse(text)
         return self.factory() if self.factory is not None else self.default
 
     def shown_default(self) -> str:
@@ -188,6 +204,10 @@ OPTIONS: tuple[Option, ...] = (
            "`text`, or `json`: one JSON object a line (see Metrics and logs)", choices=LOG_FORMATS),
     Option("metrics_token_file", Path, None, "--metrics-token-file", "REKOLLECT_METRICS_TOKEN_FILE",
            "file holding the bearer token that reads `GET /metrics` (see Metrics and logs); unset: no token"),
+    Option("face_crops", bool, False, "--face-crops", "REKOLLECT_FACE_CROPS",
+           "keep a small aligned picture (JPEG, 128 px) of each face indexed, for the console and the"
+           " `GetFaceCrops` extension: biometric data the server then keeps (see Security); off: no image is kept,"
+           " as on AWS", shown="off"),
     Option("accept_data_loss", bool, False, "--accept-data-loss", None,
            "start even though the store lost writes it had acknowledged (it is behind its index snapshot;"
            " see Security); for one start", shown="off"),
@@ -271,7 +291,8 @@ def add_options(parser: argparse.ArgumentParser, command: str, environ: Mapping[
         try:
             initial = option.initial(environ)
         except ValueError:
-            parser.error(f"{option.env}: {environ[option.env]!r} is not a valid {option.kind.__name__}")
+            kind = "on/off value" if option.kind is bool else option.kind.__name__
+            parser.error(f"{option.env}: {environ[option.env]!r} is not a valid {kind}")
         default = option.shown_default().replace("`", "")
         if option.flag is None:  # said in the epilog
             parser.set_defaults(**{option.name: initial})
@@ -279,8 +300,9 @@ def add_options(parser: argparse.ArgumentParser, command: str, environ: Mapping[
             continue
         where = f"; ${option.env}" if option.env else ""
         described = f"{option.help.replace('`', '')} (default: {default}{where})".replace("%", "%%")
-        if option.kind is bool:
-            parser.add_argument(option.flag, dest=option.name, action="store_true", default=initial, help=described)
+        if option.kind is bool:  # with a variable, --no-<flag> turns off what the variable turned on
+            action = argparse.BooleanOptionalAction if option.env else "store_true"
+            parser.add_argument(option.flag, dest=option.name, action=action, default=initial, help=described)
         else:
             parser.add_argument(
                 option.flag,

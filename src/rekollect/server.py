@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import functools
 import logging
 import os
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -18,10 +20,11 @@ import uvicorn
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from .clustering.jobs import ClusteringJobs
 from .config import Settings
-from .console.app import console_app
+from .console.app import console_app, root_redirect
 from .core.index_sync import SyncedIndex, check_store_not_behind, read_manifest
 from .core.objects import LocalObjectSource, ObjectSource, S3ObjectSource
 from .core.pagination import KEY_BYTES, TokenSigner
@@ -125,6 +128,7 @@ def build_service(settings: Settings, stores: Stores) -> FaceService:
         objects=objects,
         tokens=stores.tokens,
         arn_prefix=settings.arn_prefix,
+        face_crops=settings.face_crops,
     )
     index.open()
     return service
@@ -166,7 +170,7 @@ def build_guard(settings: Settings) -> RequestGuard:
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     """The ASGI app for ``settings``: the API (Rekognition's and the ``rekollect-extensions``
     operations) on ``POST /``, ``GET /health`` for load balancers, ``GET /metrics``, the web console
-    under ``/console``. Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    under ``/console`` (``GET /`` redirects there). Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     stores = open_stores(settings)
     service = build_service(settings, stores)
     videos, clustering = build_jobs(settings, service, stores)
@@ -181,17 +185,22 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     )
     services = [
         (rekognition_model(), bind_operations(service, videos)),
-        (extensions_model(), bind_extension_operations(clustering)),
+        (extensions_model(), bind_extension_operations(service, videos, clustering, local_objects(service))),
     ]
     app = create_wire_app(
         services,
         guard=guard,
         metrics=metrics,
         on_shutdown=lambda: shut_down(service, stop),
-        extra_routes=[health_route(service.index)],
+        extra_routes=[health_route(service.index), root_redirect()],
     )
     app.mount("/console", console_app(settings.models_dir))  # static pages; the API they call is guarded as always
     return app
+
+
+def local_objects(service: FaceService) -> LocalObjectSource | None:
+    """The local object folder the service reads objects from, or ``None`` when it reads an S3 endpoint."""
+    return service.objects if isinstance(service.objects, LocalObjectSource) else None
 
 
 MIN_METRICS_TOKEN_CHARS = 16
@@ -281,24 +290,52 @@ def refusing_start(build: Callable[[], T]) -> T:
         raise SystemExit(1) from None
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` as uvicorn binds one (``SO_REUSEADDR``, IPv6 for an
+    address with ``:``), made before the models load, so that a port in use stops the server at once
+    with one message saying what to do (``SystemExit`` 1)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            reason = (
+                f"port {port} on {host} is already in use (another `rekollect serve`, or another program):"
+                f" stop it, or start this server on another port with --port (or REKOLLECT_PORT)"
+            )
+        elif error.errno == errno.EACCES:
+            reason = f"no permission to listen on port {port}: use a port from 1024 up (--port)"
+        else:
+            reason = f"cannot listen on {host}:{port} ({error.strerror}): check --host and --port"
+        log.critical("refusing to start: %s", reason)
+        raise SystemExit(1) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens the server at (a wildcard address is reached on loopback)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 def serve(settings: Settings) -> None:
-    """Run the server until interrupted; refuses to listen beyond loopback without credentials.
+    """Run the server until interrupted; refuses to listen beyond loopback without credentials, and
+    on a port in use (``listening_socket``), before loading anything.
 
     With ``settings.workers`` > 1, uvicorn runs that many processes on the one port, each with its
-    own models and index (kept equal to the store by ``SyncedIndex``).
+    own models and index (kept equal to the store by ``SyncedIndex``). Once the app is ready, the log
+    names the server's and the web console's URLs.
     """
     guard = build_guard(settings)
     check_binding(settings.host, guard)
     if not guard.enabled:
         log.warning("no credentials configured: local mode, authentication is off (loopback only)")
-    log.info(
-        "serving on http://%s:%d with data in %s, %d worker(s)",
-        settings.host,
-        settings.port,
-        settings.data_dir,
-        settings.workers,
-    )
     load_metrics_token(settings.metrics_token_file)  # refuse a bad token file before spawning workers
+    sock = listening_socket(settings.host, settings.port)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -315,14 +352,25 @@ def serve(settings: Settings) -> None:
     }
     if settings.log_format == "json":
         options["log_config"] = None  # uvicorn's loggers propagate to the JSON handler
+    url = base_url(settings.host, settings.port)
+    ready = (
+        "serving on %s with data in %s, %d worker(s); web console: %s/console/",
+        url,
+        settings.data_dir,
+        settings.workers,
+        url,
+    )
     if settings.workers > 1:
         refusing_start(lambda: check_data_dir(settings))
         os.environ[_WORKER_SETTINGS] = settings.to_json()
         with _multiprocess_metrics():
-            uvicorn.run("rekollect.server:worker_app", factory=True, workers=settings.workers, **options)
+            config = uvicorn.Config("rekollect.server:worker_app", factory=True, workers=settings.workers, **options)
+            log.info(*ready)
+            Multiprocess(config, sockets=[sock]).run()
     else:
         app = refusing_start(lambda: build_app(settings, guard))
-        uvicorn.run(app, **options)
+        log.info(*ready)
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
 
 
 @contextlib.contextmanager

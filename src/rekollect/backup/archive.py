@@ -1,5 +1,8 @@
 """The collection backup file: a zip of ``manifest.json`` and JSON Lines members (docs/backup-format.md).
 
+Format version 2 adds ``crops.jsonl`` (the faces' pictures, kept with ``--face-crops``); files of
+version 1, without it, are read as before.
+
 ``write_archive`` streams each member's records into the zip, hashing what it writes, and puts the
 SHA-256 and record count of every member into ``manifest.json``; the file appears under its name
 only when complete (written as ``<name>.part``, then renamed). Vectors are base64 of little-endian
@@ -7,8 +10,8 @@ float32 values, so they round-trip bit for bit.
 
 ``Archive`` opens a file for import and reads it in bounded memory whatever the file holds
 (limits in docs/backup-format.md, "Limits"): the zip's central directory is checked from its end
-record before ``zipfile`` reads it (exactly the four members, each once, stored or DEFLATE, not
-encrypted); ``manifest.json`` is read up to ``MANIFEST_BYTES``; a record member is streamed in
+record before ``zipfile`` reads it (exactly the members of the file's format version, each once,
+stored or DEFLATE, not encrypted); ``manifest.json`` is read up to ``MANIFEST_BYTES``; a record member is streamed in
 chunks and split on ``\\n`` only, each line at most the length a record of the collection's face
 model can have, no more lines than the manifest says. A member's SHA-256 and record count are
 checked when it has been read to its end, so its records are only to be trusted (stored) once
@@ -33,10 +36,13 @@ from typing import Any, BinaryIO
 import numpy as np
 
 FORMAT = "rekollect-collection-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-MEMBERS = ("images.jsonl", "users.jsonl", "faces.jsonl")
+CROPS = "crops.jsonl"
+MEMBERS = ("images.jsonl", "users.jsonl", "faces.jsonl", CROPS)
 """The record members, in the order they are written and imported."""
+MEMBERS_OF_VERSION = {1: MEMBERS[:3], FORMAT_VERSION: MEMBERS}
+"""The record members of each format version this release reads (version 1 had no face pictures)."""
 
 MAX_RECORDS = 20_000_000
 """Most records a member may hold: AWS's quota of faces in one collection (20 million), which
@@ -51,7 +57,7 @@ LINE_BYTES = 4096
 and a ``UserId`` (128), even written as 6-byte JSON escapes, a box and a confidence fit in 3 KiB."""
 
 CENTRAL_DIRECTORY_BYTES = 1 << 16
-"""Most bytes of the zip's central directory (four entries take a few hundred)."""
+"""Most bytes of the zip's central directory (five entries take a few hundred)."""
 
 _CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -115,7 +121,8 @@ def write_archive(path: Path, manifest: dict[str, Any], members: dict[str, Itera
 class Archive:
     """A backup file opened for import: its zip structure and manifest checked (see the module docstring).
 
-    ``BackupError`` (with the reason) if it is not a zip of exactly the four members, a member is
+    ``BackupError`` (with the reason) if it is not a zip of exactly the members of its format version
+    (``MEMBERS_OF_VERSION``, and ``manifest.json``), a member is
     encrypted or compressed otherwise than stored or DEFLATE, or the manifest is over
     ``MANIFEST_BYTES``, not JSON, of another format or version, or lacks what the format requires
     (a ``Collection`` with a ``CollectionId``; ``Files`` with each member's ``SHA256`` and ``Records``).
@@ -128,8 +135,9 @@ class Archive:
         except (OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
             raise BackupError(f"{path} is not a readable backup file: {_one_line(error)}") from None
         try:
-            self._check_members()
+            self._check_entries()
             self.manifest = self._manifest()
+            self._check_members()
         except BaseException:
             self._zip.close()
             raise
@@ -144,10 +152,17 @@ class Archive:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The record members of this file's format version."""
+        return MEMBERS_OF_VERSION[self.manifest["FormatVersion"]]
+
     def records(self, name: str, max_line: int) -> Iterator[tuple[int, dict[str, Any]]]:
-        """``(line number, record)`` of member ``name`` (one of ``MEMBERS``), in file order, each line
-        at most ``max_line`` bytes; after the last, ``BackupError`` unless the member's SHA-256 and
-        record count are the manifest's."""
+        """``(line number, record)`` of member ``name`` (one of ``MEMBERS``; none for a member its
+        format version does not have), in file order, each line at most ``max_line`` bytes; after
+        the last, ``BackupError`` unless the member's SHA-256 and record count are the manifest's."""
+        if name not in self.members:
+            return
         expected = self.manifest["Files"][name]
         digest, number = hashlib.sha256(), 0
         try:
@@ -177,21 +192,34 @@ class Archive:
             return True
         return digest.hexdigest() != self.manifest["Files"][name]["SHA256"]
 
-    def _check_members(self) -> None:
+    def _check_entries(self) -> None:
+        """Every entry a member of some version, once, stored or DEFLATE, not encrypted."""
         infos = self._zip.infolist()
         names = [info.filename for info in infos]
-        expected = [MANIFEST, *MEMBERS]
-        if sorted(names) != sorted(expected):
-            duplicated = sorted({name for name in names if names.count(name) > 1})
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise BackupError(f"the backup file holds {', '.join(map(repr, duplicated))} more than once")
+        unknown = sorted(set(names) - {MANIFEST, *MEMBERS})
+        if unknown or MANIFEST not in names:
             raise BackupError(
-                f"the backup file must hold exactly {', '.join(expected)} once each; it holds "
-                + (f"{', '.join(duplicated)} more than once" if duplicated else ", ".join(map(repr, names[:8])))
+                f"the backup file must hold {MANIFEST} and its record members only; it holds"
+                f" {', '.join(map(repr, names[:8]))}"
             )
         for info in infos:
             if info.flag_bits & 0x1:
                 raise BackupError(f"{info.filename} is encrypted")
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise BackupError(f"{info.filename} is compressed with method {info.compress_type}, not DEFLATE")
+
+    def _check_members(self) -> None:
+        """Exactly the members of the manifest's format version."""
+        names = sorted(info.filename for info in self._zip.infolist())
+        expected = sorted([MANIFEST, *self.members])
+        if names != expected:
+            raise BackupError(
+                f"a backup file of format version {self.manifest['FormatVersion']} holds exactly"
+                f" {', '.join(expected)}; this one holds {', '.join(names)}"
+            )
 
     def _manifest(self) -> dict[str, Any]:
         try:
@@ -205,16 +233,16 @@ class Archive:
         if manifest.get("Format") != FORMAT:
             raise BackupError(f"{self.path} is not a Rekollect collection backup (no {FORMAT} manifest)")
         version = manifest.get("FormatVersion")
-        if version != FORMAT_VERSION or isinstance(version, bool):
-            raise BackupError(
-                f"{self.path} is in backup format version {version!r}; this release reads {FORMAT_VERSION}"
-            )
+        if isinstance(version, bool) or version not in MEMBERS_OF_VERSION:
+            readable = " and ".join(str(number) for number in MEMBERS_OF_VERSION)
+            raise BackupError(f"{self.path} is in backup format version {version!r}; this release reads {readable}")
+        members = MEMBERS_OF_VERSION[version]
         collection = manifest.get("Collection")
         if not isinstance(collection, dict) or not isinstance(collection.get("CollectionId"), str):
             raise BackupError(f"{MANIFEST}: the Collection record needs a CollectionId (a string)")
         files = manifest.get("Files")
-        if not isinstance(files, dict) or sorted(files) != sorted(MEMBERS):
-            raise BackupError(f"{MANIFEST}: Files must list exactly {', '.join(MEMBERS)}")
+        if not isinstance(files, dict) or sorted(files) != sorted(members):
+            raise BackupError(f"{MANIFEST}: Files must list exactly {', '.join(members)}")
         for name, entry in files.items():
             records = entry.get("Records") if isinstance(entry, dict) else None
             digest = entry.get("SHA256") if isinstance(entry, dict) else None
@@ -226,7 +254,8 @@ class Archive:
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
-    """``ZipFile(path)`` once its end record says it has 4 entries in a central directory of at most
+    """``ZipFile(path)`` once its end record says it has the entries of a format version (4 or 5)
+    in a central directory of at most
     ``CENTRAL_DIRECTORY_BYTES`` (``zipfile`` reads the whole directory into memory). The end
     record is read by ``zipfile._EndRecData``, the very function ``ZipFile`` reads it with, so both
     see the same record."""
@@ -235,8 +264,11 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         if end is None:
             raise zipfile.BadZipFile("no zip end-of-central-directory record")
         entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
-        if entries != 1 + len(MEMBERS) or size > CENTRAL_DIRECTORY_BYTES:
-            raise ValueError(f"the zip lists {entries} entries in {size} bytes; a backup file lists 4")
+        counts = sorted({1 + len(members) for members in MEMBERS_OF_VERSION.values()})
+        if entries not in counts or size > CENTRAL_DIRECTORY_BYTES:
+            raise ValueError(
+                f"the zip lists {entries} entries in {size} bytes; a backup file lists {' or '.join(map(str, counts))}"
+            )
     return zipfile.ZipFile(path)
 
 

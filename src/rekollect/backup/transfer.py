@@ -14,22 +14,26 @@ writing.
    spans records: no id twice, faces name images and users of the file, an image's faces are
    consecutive and at most ``MAX_FACES_PER_IMAGE``, every image has faces, a user has at most
    ``MAX_FACES_PER_USER`` faces and a ``Vector`` exactly when it has faces, the one its face model
-   makes of their embeddings (``FaceAnalyzer.user_vector``, within ``USER_VECTOR_TOLERANCE``). The first problem refuses the whole file with one
-   line naming the member, the line and the rule; nothing is stored.
+   makes of their embeddings (``FaceAnalyzer.user_vector``, within ``USER_VECTOR_TOLERANCE``), a
+   face picture (format version 2) belongs to a face of the file, one a face, and is a JPEG of at
+   most ``MAX_CROP_BYTES``. The first problem refuses the whole file with one line naming the
+   member, the line and the rule; nothing is stored.
 2. *Refusals against the store:* the collection id is free, and no FaceId of the file is in the
    store (one indexed lookup per 500 FaceIds, ``MetadataStore.face_collections``: the cost does not
    grow with the number of collections).
 3. *Write*, from the scratch file (so the checked records are the ones stored), in transactions of
-   at most ``WRITE_BATCH`` users or faces through the store's own methods: the change-log triggers
+   at most ``WRITE_BATCH`` users or faces (``_ID_BATCH`` pictures) through the store's own methods: the change-log triggers
    fire, so a running server finds the faces at its next search, and its own writes wait for one
    batch at most (tens of milliseconds), never for the whole import. A failure while writing
    removes the collection again. FaceIds, ImageIds, UserIds, ExternalImageIds, boxes,
-   confidences, embeddings, user vectors, tags and the creation time are kept as they were; the
-   ARN is the target server's (``arn_prefix``).
+   confidences, embeddings, user vectors, face pictures, tags and the creation time are kept as
+   they were; the ARN is the target server's (``arn_prefix``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import datetime as dt
 import logging
@@ -50,7 +54,16 @@ from ..vision.calibrated_pack import CalibratedFaceAnalyzer
 from ..vision.dlib_pack import DlibFaceAnalyzer
 from ..vision.packs import ModelPacks
 from ..vision.zoo_pack import ZooFaceAnalyzer
-from .archive import LINE_BYTES, Archive, BackupError, decode_vector, encode_vector, vector_line_bytes, write_archive
+from .archive import (
+    CROPS,
+    LINE_BYTES,
+    Archive,
+    BackupError,
+    decode_vector,
+    encode_vector,
+    vector_line_bytes,
+    write_archive,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +81,8 @@ WRITE_BATCH = 1000
 
 _PAGE = 1000
 _ID_BATCH = 500
+MAX_CROP_BYTES = 256 * 1024
+"""Largest face picture an import takes (the server's own are about 5 KB)."""
 
 _SCRATCH = """
 PRAGMA journal_mode = OFF;
@@ -76,12 +91,13 @@ PRAGMA cache_size = -8192;
 CREATE TABLE images (image_id TEXT PRIMARY KEY, line INTEGER, content_hash TEXT, external TEXT, faces INTEGER);
 CREATE TABLE users (seq INTEGER PRIMARY KEY, user_id TEXT UNIQUE, line INTEGER, vector BLOB, faces INTEGER);
 CREATE TABLE faces (
-    seq INTEGER PRIMARY KEY, face_id TEXT UNIQUE, image_id TEXT, external TEXT, width REAL, height REAL, left REAL,
-    top REAL, confidence REAL, embedding BLOB, user_id TEXT
+    seq INTEGER PRIMARY KEY, face_id TEXT UNIQUE, stored_id TEXT, image_id TEXT, external TEXT, width REAL,
+    height REAL, left REAL, top REAL, confidence REAL, embedding BLOB, user_id TEXT
 );
 CREATE INDEX faces_by_user ON faces (user_id, seq);
+CREATE TABLE crops (face_id TEXT PRIMARY KEY, jpeg BLOB);
 """
-"""The checked file, kept on disk."""
+"""The checked file, kept on disk (``faces.stored_id``: the FaceId the face gets in the store)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,10 @@ def export_collection(store: MetadataStore, collection_id: str, path: Path) -> d
             "faces.jsonl": (
                 _face_json(face) for face in every_item(lambda after: store.list_faces(collection_id, after, _PAGE))
             ),
+            CROPS: (
+                {"FaceId": face_id, "Crop": base64.b64encode(jpeg).decode("ascii")}
+                for face_id, jpeg in store.iter_face_crops(collection_id)
+            ),
         }
         return write_archive(path, header, members)
 
@@ -150,7 +170,7 @@ def import_collection(
         scratch = sqlite3.connect(Path(scratch_dir) / "checked.sqlite3", isolation_level=None)
         try:
             scratch.executescript(_SCRATCH)
-            _Checker(archive, scratch, record.face_model_version).check()
+            _Checker(archive, scratch, record.face_model_version, new_face_ids).check()
             return _write(store, scratch, record, tags, new_face_ids)
         finally:
             scratch.close()
@@ -191,8 +211,8 @@ def _collection(
 class _Checker:
     """Reads the archive once, checks every record, and keeps the checked file in ``scratch``."""
 
-    def __init__(self, archive: Archive, scratch: sqlite3.Connection, version: str) -> None:
-        self.archive, self.db, self.version = archive, scratch, version
+    def __init__(self, archive: Archive, scratch: sqlite3.Connection, version: str, new_face_ids: bool) -> None:
+        self.archive, self.db, self.version, self.new_face_ids = archive, scratch, version, new_face_ids
         self.rule = RULES[version]
         self.user_vector = PACKS[version].user_vector
 
@@ -203,11 +223,12 @@ class _Checker:
                 ("images.jsonl", self._images),
                 ("users.jsonl", self._users),
                 ("faces.jsonl", self._faces),
+                (CROPS, self._crops),
             ):
                 try:
                     step()
                 except BackupError as error:
-                    if self.archive.damaged(name):
+                    if name in self.archive.members and self.archive.damaged(name):
                         raise BackupError(
                             f"{name} does not match its SHA-256 in the manifest: the file is damaged or was altered"
                         ) from None
@@ -281,10 +302,11 @@ class _Checker:
                 self._add_to_user(face, where)
             try:
                 self.db.execute(
-                    "INSERT INTO faces (face_id, image_id, external, width, height, left, top, confidence, embedding,"
-                    " user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO faces (face_id, stored_id, image_id, external, width, height, left, top, confidence,"
+                    " embedding, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         face.face_id,
+                        str(uuid.uuid4()) if self.new_face_ids else face.face_id,
                         face.image_id,
                         face.external_image_id,
                         *face.box,
@@ -295,6 +317,24 @@ class _Checker:
                 )
             except sqlite3.IntegrityError:
                 raise BackupError(f"{where}: FaceId {face.face_id} appears twice") from None
+
+    def _crops(self) -> None:
+        for number, row in self.archive.records(CROPS, LINE_BYTES + 4 * -(-MAX_CROP_BYTES // 3)):
+            where = f"{CROPS} line {number}"
+            face_id = row.get("FaceId")
+            _refuse(where, shape_problem("FaceId", face_id))
+            if self.db.execute("SELECT 1 FROM faces WHERE face_id = ?", (face_id,)).fetchone() is None:
+                raise BackupError(f"{where}: FaceId {face_id} is not a face of faces.jsonl")
+            try:
+                jpeg = base64.b64decode(row.get("Crop"), validate=True)
+            except (binascii.Error, TypeError, ValueError):
+                raise BackupError(f"{where}: Crop is not base64") from None
+            if not jpeg.startswith(b"\xff\xd8\xff") or len(jpeg) > MAX_CROP_BYTES:
+                raise BackupError(f"{where}: Crop is not a JPEG of at most {MAX_CROP_BYTES} bytes")
+            try:
+                self.db.execute("INSERT INTO crops VALUES (?, ?)", (face_id, jpeg))
+            except sqlite3.IntegrityError:
+                raise BackupError(f"{where}: face {face_id} has a second picture") from None
 
     def _add_to_user(self, face: FaceRecord, where: str) -> None:
         user = self.db.execute("SELECT faces FROM users WHERE user_id = ?", (face.user_id,)).fetchone()
@@ -377,7 +417,7 @@ def _write(
                 for (user_id,) in users:
                     store.create_user(collection_id, user_id)
         faces = 0
-        for images in _image_batches(scratch, record.face_model_version, new_face_ids):
+        for images in _image_batches(scratch, record.face_model_version):
             with store.atomic():
                 for content_hash, group in images:
                     store.add_faces(collection_id, content_hash, group)
@@ -387,6 +427,10 @@ def _write(
             with store.atomic():
                 for user_id, blob in users:
                     store.set_user_vector(collection_id, user_id, np.frombuffer(blob, dtype="<f4").astype(np.float32))
+        crops = scratch.execute("SELECT f.stored_id, c.jpeg FROM crops c JOIN faces f USING (face_id) ORDER BY f.seq")
+        while pictures := crops.fetchmany(_ID_BATCH):
+            with store.atomic():
+                store.add_face_crops(collection_id, dict(pictures))
     except BaseException as error:
         try:
             store.delete_collection(collection_id)
@@ -408,20 +452,18 @@ def _batches(rows: Any) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _image_batches(
-    scratch: sqlite3.Connection, version: str, new_face_ids: bool
-) -> Iterator[list[tuple[str, list[FaceRecord]]]]:
+def _image_batches(scratch: sqlite3.Connection, version: str) -> Iterator[list[tuple[str, list[FaceRecord]]]]:
     """The faces in file order as ``(content hash, faces of one image)`` runs, in lists of about
     ``WRITE_BATCH`` faces (an image's faces are never split)."""
     rows = scratch.execute(
-        "SELECT f.face_id, f.image_id, f.external, f.width, f.height, f.left, f.top, f.confidence, f.embedding,"
+        "SELECT f.stored_id, f.image_id, f.external, f.width, f.height, f.left, f.top, f.confidence, f.embedding,"
         " f.user_id, i.content_hash FROM faces f JOIN images i USING (image_id) ORDER BY f.seq"
     )
     batch: list[tuple[str, list[FaceRecord]]] = []
     size = 0
     for face_id, image_id, external, width, height, left, top, confidence, blob, user_id, content_hash in rows:
         face = FaceRecord(
-            face_id=str(uuid.uuid4()) if new_face_ids else face_id,
+            face_id=face_id,
             image_id=image_id,
             external_image_id=external,
             box=(width, height, left, top),

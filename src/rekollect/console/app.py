@@ -1,7 +1,8 @@
 """Serves the console's static files under ``/console`` (no authentication: they hold no data).
 
 Every response carries a Content-Security-Policy that allows scripts, styles and connections to
-this origin only (images also from ``blob:``/``data:`` URLs, for the photos the user picks), so
+this origin only (images also from ``blob:``/``data:`` URLs and videos from ``blob:`` URLs, for the
+photos and videos the user picks and the face pictures fetched through the API), so
 keys typed into the page (kept in ``sessionStorage``) cannot be sent elsewhere by injected markup.
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,7 +22,8 @@ from .install import SIGNER_FILE
 STATIC = Path(__file__).with_name("static")
 SECURITY_HEADERS = {
     "content-security-policy": (
-        "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; base-uri 'none';"
+        " frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
@@ -48,6 +50,16 @@ def console_app(vendor_dir: Path) -> ASGIApp:
         ]
     )
     return _with_headers(app)
+
+
+def root_redirect() -> Route:
+    """``GET /`` (a browser opening the server's address) answered with a redirect to ``/console/``;
+    ``POST /`` stays the API's."""
+
+    async def redirect(request: Request) -> Response:
+        return RedirectResponse("/console/", status_code=307)
+
+    return Route("/", redirect, methods=["GET", "HEAD"])
 
 
 def _with_headers(app: ASGIApp) -> ASGIApp:

@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import ImageTooLargeException, InvalidS3ObjectException, RekognitionError
+from ..errors import ImageTooLargeException, InvalidParameterException, InvalidS3ObjectException, RekognitionError
 
 
 class ObjectSource(Protocol):
@@ -71,6 +71,20 @@ class LocalObjectSource:
                 raise _unreadable(bucket, name)
         except (OSError, ValueError) as error:  # UnicodeEncodeError is a ValueError
             raise _unreadable(bucket, name) from error
+        return candidate
+
+    def writable_path(self, bucket: str, name: str) -> Path:
+        """Where the object ``bucket``/``name`` is written (``operations/uploads.py``): a file inside the
+        bucket's folder of the root; ``InvalidParameterException`` for a name that would leave it or that
+        no file can have here."""
+        try:
+            bucket_root = (self.root / bucket).resolve()
+            candidate = (bucket_root / name).resolve()
+            inside = bucket_root.parent == self.root and candidate.is_relative_to(bucket_root)
+            if bucket in ("", ".", "..") or not inside or candidate == bucket_root or candidate.is_dir():
+                raise InvalidParameterException(f"{bucket}/{name} cannot be an object of the local object folder")
+        except (OSError, ValueError) as error:
+            raise InvalidParameterException(f"{bucket}/{name} cannot be an object of the local object folder") from error
         return candidate
 
 

@@ -34,7 +34,8 @@ MAX_FACES_PER_USER = 100
 
 @dataclass
 class FaceService:
-    """Shared state of the operations. ``arn_prefix`` is ``arn:aws:rekognition:<region>:<account>:``."""
+    """Shared state of the operations. ``arn_prefix`` is ``arn:aws:rekognition:<region>:<account>:``;
+    ``face_crops``: whether IndexFaces keeps a picture of each face it stores (``--face-crops``)."""
 
     store: MetadataStore
     index: SyncedIndex
@@ -42,6 +43,7 @@ class FaceService:
     objects: ObjectSource
     tokens: TokenSigner
     arn_prefix: str
+    face_crops: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @contextmanager

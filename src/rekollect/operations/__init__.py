@@ -2,8 +2,9 @@
 
 ``OPERATIONS`` maps each AWS operation name to its function; ``VIDEO_OPERATIONS`` those of stored
 videos, which take the ``VideoJobs`` instead. ``bind_operations`` binds both for the wire layer;
-``bind_extension_operations`` binds the ``rekollect-extensions`` ones (face clustering). Requests arrive validated against botocore's model, responses are ``dict``s in
-the model's output shape.
+``bind_extension_operations`` binds the ``rekollect-extensions`` ones (face clustering, face
+pictures, the job listing, video uploads). Requests arrive validated against botocore's model,
+responses are ``dict``s in the model's output shape.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from functools import partial
 from typing import Any
 
 from ..clustering.jobs import ClusteringJobs
+from ..core.objects import LocalObjectSource
 from ..core.service import FaceService
 from ..video.jobs import VideoJobs
 from . import collections, detection, faces, users, video
-from .clustering import EXTENSION_OPERATIONS
+from .clustering import CLUSTERING_OPERATIONS
+from .crops import get_face_crops
 from .faces import DETECTED_FACE_COUNT
+from .job_listing import list_jobs
+from .uploads import upload_video_part
 
 Operation = Callable[[FaceService, dict[str, Any]], dict[str, Any]]
 
@@ -65,6 +70,15 @@ def bind_operations(service: FaceService, videos: VideoJobs) -> dict[str, Callab
     }
 
 
-def bind_extension_operations(clustering: ClusteringJobs) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    """The ``rekollect-extensions`` operations with their job runner bound."""
-    return {name: partial(operation, clustering) for name, operation in EXTENSION_OPERATIONS.items()}
+def bind_extension_operations(
+    service: FaceService, videos: VideoJobs, clustering: ClusteringJobs, objects: LocalObjectSource | None
+) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The ``rekollect-extensions`` operations bound to what each works on: face clustering to its job
+    runner, GetFaceCrops to ``service``, ListJobs to the job store, UploadVideoPart to the local object
+    folder (``None`` when objects come from an S3 endpoint)."""
+    return {
+        **{name: partial(operation, clustering) for name, operation in CLUSTERING_OPERATIONS.items()},
+        "GetFaceCrops": partial(get_face_crops, service),
+        "ListJobs": partial(list_jobs, service.tokens, videos.store),
+        "UploadVideoPart": partial(upload_video_part, objects),
+    }

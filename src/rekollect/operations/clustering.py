@@ -71,8 +71,8 @@ def get_face_clustering(jobs: ClusteringJobs, request: dict[str, Any]) -> dict[s
     }
 
 
-EXTENSION_OPERATIONS = {
+CLUSTERING_OPERATIONS = {
     "StartFaceClustering": start_face_clustering,
     "GetFaceClustering": get_face_clustering,
 }
-"""The ``rekollect-extensions`` operations by name (bound by ``operations.bind_extension_operations``)."""
+"""The face clustering operations of ``rekollect-extensions`` by name (bound by ``operations.bind_extension_operations``)."""

@@ -7,7 +7,9 @@ matches are ordered by ``Similarity``, highest first, and filtered by ``FaceMatc
 faces stored the first time instead of storing duplicates; without an ``ExternalImageId`` every
 call indexes the image again, as on AWS ("If you provide the same image, specify the same
 collection, and use the same external ID in the IndexFaces operation, Amazon Rekognition doesn't
-save duplicate face metadata").
+save duplicate face metadata"). Rekognition keeps no image of a face; with ``--face-crops`` the
+server keeps a small aligned picture of each face it stores (``vision/face_crop.py``), in the same
+transaction as the face, for ``GetFaceCrops`` (``operations/crops.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..errors import InvalidParameterException
 from ..spaces import faces_space
 from ..storage.base import FaceRecord
 from ..tallies import tally
+from ..vision.face_crop import face_crop
 from .face_details import bounding_box, face_detail, face_member
 
 DETECTED_FACE_COUNT = "DetectedFaceCount"
@@ -64,12 +67,19 @@ def index_faces(service: FaceService, request: dict[str, Any]) -> dict[str, Any]
             for measured, embedding in zip(kept, embeddings, strict=True)
         ]
         service.check_new_faces(collection, new_records)
+        crops = {
+            record.face_id: face_crop(image.pixels, measured.face)
+            for record, measured in zip(new_records, kept, strict=True)
+            if service.face_crops
+        }
         # The duplicate check and the insert share one store transaction, so two server processes
         # indexing the same image at once cannot both store it.
         with service.writing():
             stored = _already_indexed(service, collection.collection_id, image.sha256, external_image_id)
             if stored is None:
                 service.store.add_faces(collection.collection_id, image.sha256, new_records)
+                if crops:
+                    service.store.add_face_crops(collection.collection_id, crops)
                 stored = new_records
     return {
         "FaceRecords": [

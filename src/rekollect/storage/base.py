@@ -121,7 +121,7 @@ class MetadataStore(Protocol):
         ...
 
     def delete_collection(self, collection_id: str) -> bool:
-        """Delete a collection with its faces and tags; ``False`` if it did not exist."""
+        """Delete a collection with its faces, their pictures, users and tags; ``False`` if it did not exist."""
         ...
 
     def list_collections(self, after: int | None, limit: int) -> Page[CollectionRecord]:
@@ -180,11 +180,24 @@ class MetadataStore(Protocol):
         ...
 
     def delete_faces(self, collection_id: str, face_ids: Iterable[str]) -> list[str]:
-        """Delete faces; return the ids that existed and are now gone."""
+        """Delete faces (and their pictures); return the ids that existed and are now gone."""
         ...
 
     def count_faces(self, collection_id: str) -> int:
         """Number of faces in a collection."""
+        ...
+
+    def add_face_crops(self, collection_id: str, crops: dict[str, bytes]) -> None:
+        """Keep the picture (JPEG bytes) of each face of ``crops`` (by FaceId); deleted with the face
+        (``delete_faces``) and with the collection."""
+        ...
+
+    def get_face_crops(self, collection_id: str, face_ids: Iterable[str]) -> dict[str, bytes]:
+        """The kept pictures of the faces among ``face_ids`` that have one, by FaceId."""
+        ...
+
+    def iter_face_crops(self, collection_id: str) -> Iterator[tuple[str, bytes]]:
+        """``(face_id, jpeg)`` of every face of a collection that has a picture (used by backups)."""
         ...
 
     def iter_images(self, collection_id: str) -> Iterator[tuple[str, str, str | None]]:

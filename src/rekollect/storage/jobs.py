@@ -27,9 +27,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import IdempotentParameterMismatchException, LimitExceededException
+from .base import Page
+from .rows import page_of
 from .sql import SqlDatabase
 
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
+_NO_CURSOR = 2**62
+"""A ``seq`` above every job's: where a newest-first listing starts."""
 
 JOB_COLUMNS = "job_id, api, client_token, request, status, status_message, video_metadata, created, finished"
 
@@ -120,6 +124,11 @@ class JobStore(Protocol):
 
     def results(self, job_id: str, order: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Up to ``limit`` result payloads from ``offset`` in ``order`` (a key of ``ORDERS``), and whether more follow."""
+        ...
+
+    def list_jobs(self, apis: tuple[str, ...], before: int | None, limit: int) -> Page[tuple[JobRecord, float]]:
+        """Jobs of ``apis``, newest first, before cursor ``before`` (``None``: from the newest), each with its
+        progress (``progress``); the page's ``cursor`` continues the listing."""
         ...
 
 
@@ -232,6 +241,16 @@ class SqlJobStore(ABC):
                 result_values(job_id, rows),
             )
         return job_of(finished)
+
+    def list_jobs(self, apis: tuple[str, ...], before: int | None, limit: int) -> Page[tuple[JobRecord, float]]:
+        with self.db.connection() as db:
+            rows = db.all(
+                f"SELECT jobs.seq, {', '.join(f'jobs.{column}' for column in JOB_COLUMNS.split(', '))},"
+                " job_progress.done FROM jobs LEFT JOIN job_progress ON job_progress.job_id = jobs.job_id"
+                f" WHERE jobs.{self.db.any_of('api')} AND jobs.seq < ? ORDER BY jobs.seq DESC LIMIT ?",
+                (self.db.listed(apis), before or _NO_CURSOR, limit + 1),
+            )
+        return page_of([(row[0], (job_of(row[1:-1]), float(row[-1] or 0.0))) for row in rows], limit)
 
     def results(self, job_id: str, order: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         with self.db.connection() as db:

@@ -7,6 +7,8 @@ Version 1: the metadata tables and index change log of ``PostgresStore`` (the sa
 ``SqliteStore``, with PL/pgSQL triggers filling ``index_log`` and a statement trigger sending
 ``NOTIFY rekollect_index``), the ``secrets`` table (the pagination key), and the video job queue of
 ``PostgresJobStore`` (with each job's ``owner`` and ``lease_until``, and the progress of long jobs).
+
+Version 2: the ``face_crops`` table (each face's picture, kept with ``--face-crops``).
 """
 
 _VERSION_1 = """
@@ -140,4 +142,13 @@ CREATE TABLE job_progress (
 );
 """
 
-MIGRATIONS = (_VERSION_1,)
+_VERSION_2 = """
+CREATE TABLE face_crops (
+    collection_id TEXT NOT NULL,
+    face_id TEXT NOT NULL PRIMARY KEY,
+    jpeg BYTEA NOT NULL
+);
+CREATE INDEX face_crops_by_collection ON face_crops (collection_id);
+"""
+
+MIGRATIONS = (_VERSION_1, _VERSION_2)

@@ -180,7 +180,7 @@ class SqlStore:
     def delete_collection(self, collection_id: str) -> bool:
         with self.db.transaction() as db:
             deleted = db.run("DELETE FROM collections WHERE collection_id = ?", (collection_id,))
-            for table in ("tags", "images", "faces", "users"):
+            for table in ("tags", "images", "faces", "users", "face_crops"):
                 db.run(f"DELETE FROM {table} WHERE collection_id = ?", (collection_id,))
             db.run("DELETE FROM saved_responses WHERE scope LIKE ? ESCAPE '!'", (scope_pattern(collection_id),))
             return deleted > 0
@@ -312,12 +312,46 @@ class SqlStore:
                 if row is None:
                     continue
                 deleted.append(face_id)
+                db.run("DELETE FROM face_crops WHERE face_id = ?", (face_id,))
                 db.run(
                     "DELETE FROM images WHERE collection_id = ? AND image_id = ?"
                     " AND NOT EXISTS (SELECT 1 FROM faces WHERE collection_id = ? AND image_id = ?)",
                     (collection_id, row[0], collection_id, row[0]),
                 )
         return deleted
+
+    def add_face_crops(self, collection_id: str, crops: dict[str, bytes]) -> None:
+        with self.db.transaction() as db:
+            self._require_collection(db, collection_id)
+            db.many(
+                "INSERT INTO face_crops (collection_id, face_id, jpeg) VALUES (?, ?, ?)"
+                " ON CONFLICT (face_id) DO UPDATE SET jpeg = excluded.jpeg",
+                [(collection_id, face_id, jpeg) for face_id, jpeg in crops.items()],
+            )
+
+    def get_face_crops(self, collection_id: str, face_ids: Iterable[str]) -> dict[str, bytes]:
+        """In the faces' storage order. Only crops of faces that exist: a crop row never outlives its face here, but one written by
+        this release and left by an older one that deleted the face would."""
+        with self.db.connection() as db:
+            rows = db.all(
+                "SELECT face_crops.face_id, face_crops.jpeg FROM face_crops"
+                " JOIN faces ON faces.face_id = face_crops.face_id AND faces.collection_id = face_crops.collection_id"
+                f" WHERE face_crops.{self.db.any_of('face_id')} AND face_crops.collection_id = ? ORDER BY faces.seq",
+                (self.db.listed(dict.fromkeys(face_ids)), collection_id),
+            )
+        return {face_id: bytes(jpeg) for face_id, jpeg in rows}
+
+    def iter_face_crops(self, collection_id: str) -> Iterator[tuple[str, bytes]]:
+        """In the faces' storage order."""
+        with self.db.connection() as db:
+            rows = db.all(
+                "SELECT face_crops.face_id, face_crops.jpeg FROM face_crops"
+                " JOIN faces ON faces.face_id = face_crops.face_id AND faces.collection_id = face_crops.collection_id"
+                " WHERE face_crops.collection_id = ? ORDER BY faces.seq",
+                (collection_id,),
+            )
+        for face_id, jpeg in rows:
+            yield face_id, bytes(jpeg)
 
     def count_faces(self, collection_id: str) -> int:
         with self.db.connection() as db:

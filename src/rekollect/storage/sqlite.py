@@ -10,7 +10,8 @@ Every write inside a collection checks, in its own transaction, that the collect
 (IndexFaces detects faces in between); a DeleteCollection committed in between, by any thread or
 process, would otherwise leave rows of a deleted collection behind, to reappear in a collection
 later created with the same id. Schema version 1 (``PRAGMA user_version``) removes such rows left
-by earlier releases.
+by earlier releases; version 2 adds the ``face_crops`` table (the faces' pictures, kept with
+``--face-crops``).
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ CREATE TRIGGER IF NOT EXISTS index_log_collection_deleted AFTER DELETE ON collec
     INSERT INTO index_log (kind, collection_id, key)
     VALUES ('faces', OLD.collection_id, NULL), ('users', OLD.collection_id, NULL);
 END;
+CREATE TABLE IF NOT EXISTS face_crops (
+    collection_id TEXT NOT NULL,
+    face_id TEXT NOT NULL PRIMARY KEY,
+    jpeg BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS face_crops_by_collection ON face_crops (collection_id);
 CREATE TABLE IF NOT EXISTS saved_responses (
     scope TEXT NOT NULL,
     token TEXT NOT NULL,
@@ -113,9 +120,18 @@ def _migrate(db: Statements) -> None:
 
     Version 1: delete the rows of collections that no longer exist, and log the drop of their
     index spaces (those rows were never logged as deleted, so an index could still hold them).
+    Version 2: the ``face_crops`` table, which the schema run at every opening has just made (as it
+    makes every missing table); the version records that a release with it wrote this file.
     """
-    if db.one("PRAGMA user_version")[0] >= 1:
-        return
+    version = db.one("PRAGMA user_version")[0]
+    if version < 1:
+        _remove_orphans(db)
+    if version < 2:
+        db.run("PRAGMA user_version = 2")
+
+
+def _remove_orphans(db: Statements) -> None:
+    """Schema version 1 (see ``_migrate``)."""
     orphaned = {
         row[0]
         for table in ("tags", "images", "faces", "users")
@@ -128,7 +144,6 @@ def _migrate(db: Statements) -> None:
         "INSERT INTO index_log (kind, collection_id, key) VALUES (?, ?, NULL)",
         [(kind, collection_id) for collection_id in sorted(orphaned) for kind in (FACES, USERS)],
     )
-    db.run("PRAGMA user_version = 1")
 
 
 class SqliteStore(SqlStore):

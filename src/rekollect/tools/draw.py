@@ -49,8 +49,9 @@ def face_label(number: int, face: dict[str, Any]) -> list[str]:
     return [f"#{number}  {face['Confidence']:.0f}%", *texts.values()]
 
 
-def draw_faces(photo: bytes, faces: list[dict[str, Any]]) -> Image.Image:
-    """The upright photo with each face's box, landmarks and ``face_label`` drawn on it.
+def draw_faces(photo: bytes, faces: list[dict[str, Any]], labels: list[list[str]] | None = None) -> Image.Image:
+    """The upright photo with each face's box, landmarks and label (``labels``' lines, else
+    ``face_label``) drawn on it.
 
     Line width, dot size and text size scale with the image (about 1/250, 1/300 and 1/40 of its
     shorter side); the label sits under the box, or above it where the image ends.
@@ -71,7 +72,7 @@ def draw_faces(photo: bytes, faces: list[dict[str, Any]]) -> Image.Image:
         for landmark in face.get("Landmarks", []):
             x, y = landmark["X"] * width, landmark["Y"] * height
             canvas.ellipse((x - dot, y - dot, x + dot, y + dot), fill=colour)
-        text = "\n".join(face_label(number, face))
+        text = "\n".join(labels[number - 1] if labels is not None else face_label(number, face))
         text_box = canvas.multiline_textbbox((0, 0), text, font=font)
         text_height = text_box[3] - text_box[1] + 2 * stroke
         y = bottom + stroke if bottom + stroke + text_height <= height else max(0, top - stroke - text_height)

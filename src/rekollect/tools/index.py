@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from ..wire.service_model import rekognition_model
+from .recognise import NO_MATCH, Association, associate_known
 from .sources import ImageSource
 from .state import IndexState
 from .tables import printable
@@ -45,13 +46,15 @@ class ImageTooLarge(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one image: ``status`` is ``indexed``, ``skipped`` (done before) or ``failed``."""
+    """What became of one image: ``status`` is ``indexed``, ``skipped`` (done before) or ``failed``;
+    ``associations`` are what ``--associate-users`` did with its new faces."""
 
     source: ImageSource
     status: str
     faces: int = 0
     unindexed: int = 0
     error: str | None = None
+    associations: tuple[Association, ...] = ()
 
 
 @dataclass
@@ -65,6 +68,9 @@ class Totals:
     faces: int = 0
     unindexed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    without_faces: list[tuple[str, str]] = field(default_factory=list)
+    """Images indexed now in which no face was stored: ``(label, why)``."""
+    associations: list[tuple[str, Association]] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         """Count one image's outcome."""
@@ -74,6 +80,10 @@ class Totals:
         self.unindexed += outcome.unindexed
         if outcome.error is not None:
             self.failures.append((outcome.source.label, outcome.error))
+        if outcome.status == "indexed" and outcome.faces == 0:
+            why = f"{outcome.unindexed} face(s) not indexed (QualityFilter, MaxFaces)" if outcome.unindexed else "no face found"
+            self.without_faces.append((outcome.source.label, why))
+        self.associations += [(outcome.source.label, association) for association in outcome.associations]
 
 
 def describe_error(error: Exception) -> str:
@@ -109,9 +119,16 @@ def _too_large(size: int, limit: int, where: str) -> str:
 
 
 def index_one(
-    client: Any, collection_id: str, source: ImageSource, state: IndexState, extra: dict[str, Any]
+    client: Any,
+    collection_id: str,
+    source: ImageSource,
+    state: IndexState,
+    extra: dict[str, Any],
+    user_match_threshold: float | None = None,
 ) -> Outcome:
-    """IndexFaces for ``source`` unless ``state`` has it; ``extra`` holds further request members."""
+    """IndexFaces for ``source`` unless ``state`` has it; ``extra`` holds further request members. With
+    ``user_match_threshold``, each new face then joins the user it matches (``recognise.associate_known``);
+    the image is noted done only once that is done too, so a run stopped or failed in between does it again."""
     try:
         image, fingerprint = _image(source)
         if state.done(source.label, fingerprint):
@@ -120,13 +137,17 @@ def index_one(
         if source.external_image_id is not None:
             request["ExternalImageId"] = source.external_image_id
         response = client.index_faces(**request)
+        face_ids = [record["Face"]["FaceId"] for record in response.get("FaceRecords", [])]
+        associations: tuple[Association, ...] = ()
+        if user_match_threshold is not None:
+            associations = tuple(associate_known(client, collection_id, face_ids, user_match_threshold))
     except ImageTooLarge as error:
         return Outcome(source, "failed", error=str(error))
     except (ClientError, BotoCoreError, OSError) as error:
         return Outcome(source, "failed", error=describe_error(error))
-    face_ids = [record["Face"]["FaceId"] for record in response.get("FaceRecords", [])]
     state.record(source.label, fingerprint, source.external_image_id, face_ids)
-    return Outcome(source, "indexed", faces=len(face_ids), unindexed=len(response.get("UnindexedFaces", [])))
+    unindexed = len(response.get("UnindexedFaces", []))
+    return Outcome(source, "indexed", faces=len(face_ids), unindexed=unindexed, associations=associations)
 
 
 def _bounded(pool: ThreadPoolExecutor, sources: Sequence[ImageSource], in_flight: int, work: Any) -> Iterator[Outcome]:
@@ -153,6 +174,7 @@ def index_all(
     workers: int,
     extra: dict[str, Any],
     progress: bool,
+    user_match_threshold: float | None = None,
 ) -> Totals:
     """Index ``sources`` with ``workers`` requests in flight; failures are printed to stderr as they come.
 
@@ -164,11 +186,14 @@ def index_all(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="index")
     try:
         for outcome in _bounded(
-            pool, sources, 2 * workers, lambda s: index_one(client, collection_id, s, state, extra)
+            pool, sources, 2 * workers, lambda s: index_one(client, collection_id, s, state, extra, user_match_threshold)
         ):
             totals.add(outcome)
             if outcome.error is not None:
                 tqdm.write(f"FAILED {printable(outcome.source.label)}: {printable(outcome.error)}", file=sys.stderr)
+            for association in outcome.associations:
+                if association.outcome != NO_MATCH:
+                    tqdm.write(f"{printable(outcome.source.label)}: {association.describe()}", file=sys.stderr)
             bar.set_postfix(faces=totals.faces, failed=totals.failed, skipped=totals.skipped, refresh=False)
             bar.update()
     except KeyboardInterrupt:
@@ -194,4 +219,6 @@ def summary(totals: Totals, seconds: float, face_count: int | None) -> dict[str,
         "seconds": round(seconds, 3),
         "images_per_second": round(totals.indexed / seconds, 2) if seconds > 0 else None,
         "failures": [{"source": label, "error": error} for label, error in totals.failures],
+        "images_without_faces": [{"source": label, "why": why} for label, why in totals.without_faces],
+        "associations": [{"source": label, **association.as_json()} for label, association in totals.associations],
     }

@@ -34,7 +34,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ from ..storage.base import CollectionRecord
 from ..storage.full import reporting_full
 from ..storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, JobStore, ResultRow, same_job
 from .analysis import FaceSeen, faces_detected, faces_searched
-from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, VideoError, probe, sample_frames
+from .decode import MAX_DURATION_MILLIS, MAX_VIDEO_BYTES, Frame, VideoError, probe, sample_frames
 from .notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ VIDEO_APIS = (FACE_SEARCH, FACE_DETECTION)
 """The kinds of job in the store that are video jobs (it holds face clustering jobs too)."""
 GONE_MESSAGE = "The server stopped while the job was in progress and its video is no longer available: {}"
 DELETED_MESSAGE = "The collection id: {} was deleted while the job was in progress"
+PROGRESS_STEP = 0.02
+"""Least growth of a job's recorded progress between two writes of it."""
 
 ResultOf = Callable[[str, FaceSeen], dict[str, Any]]
 """A face a job of an api saw, as that api's result element (GetFaceSearch's ``PersonMatch``,
@@ -168,7 +170,7 @@ class VideoJobs:
         metadata, searched = None, None
         try:
             metadata = probe(path).member()
-            frames = sample_frames(path, self.sample_rate)
+            frames = self._reporting_progress(job, sample_frames(path, self.sample_rate), metadata["DurationMillis"])
             if job.api == FACE_SEARCH:
                 request = job.request
                 searched = self.service.collection(request["CollectionId"])
@@ -185,6 +187,17 @@ class VideoJobs:
             self._finish(job, FAILED, "Internal error while analysing the video", metadata, [])
         else:
             self._finish(job, SUCCEEDED, None, metadata, rows, searched)
+
+    def _reporting_progress(self, job: JobRecord, frames: Iterator[Frame], duration_millis: int) -> Iterator[Frame]:
+        """``frames``, recording the share of the video decoded so far as the job's progress (for ListJobs)
+        each time it grew by ``PROGRESS_STEP``."""
+        recorded = 0.0
+        for frame in frames:
+            done = min(1.0, frame.timestamp / duration_millis) if duration_millis > 0 else 0.0
+            if done - recorded >= PROGRESS_STEP:
+                self.store.set_progress(job.job_id, self.worker.owner, done)
+                recorded = done
+            yield frame
 
     def _finish(
         self,

@@ -8,12 +8,27 @@ const KEY_ERRORS = new Set([
   "MissingAuthenticationTokenException", "UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignatureException",
 ]);
 
-class ApiError extends Error {
+// The API's message when an image has no face (SearchFacesByImage, CompareFaces...), and what the console says instead.
+const NO_FACE = "There are no faces in the image. Should be at least 1.";
+
+export class ApiError extends Error {
   // type: AWS's error type (the response's __type), message: its message.
   constructor(type, message) {
     super(`${type}: ${message}`);
     this.type = type;
+    this.apiMessage = message;
   }
+
+  // Whether the API refused an image because it found no face in it.
+  get noFace() {
+    return this.type === "InvalidParameterException" && this.apiMessage === NO_FACE;
+  }
+}
+
+// What to tell a person about `error` (an ApiError or any Error); `what` names the image for a no-face answer.
+export function explain(error, what = "the photo") {
+  if (error instanceof ApiError && error.noFace) return `No face was found in ${what}: it needs a face at least 40 pixels wide.`;
+  return error.message;
 }
 
 // {accessKeyId, secretAccessKey, region} or null.
@@ -68,12 +83,28 @@ export async function callAll(operation, body, key, service) {
   return items;
 }
 
-// Image bytes of a File as the base64 text AWS JSON carries blobs in.
-export function imageBytes(file) {
+// Bytes (a Blob or File) as the base64 text AWS JSON carries blobs in.
+export function imageBytes(blob) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(reader.result.slice(reader.result.indexOf(",") + 1));
     reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(file);
+    reader.readAsDataURL(blob);
   });
+}
+
+// Base64 text (a blob member of a response) as a Blob of `type`.
+export function blobOf(base64, type) {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  return new Blob([bytes], { type });
+}
+
+// `text` made a valid ExternalImageId (or UserId, `max` 128): accents folded to ASCII, anything outside
+// [a-zA-Z0-9_.\-:] replaced by "_", cut to `max` characters; null when nothing is left (as `rekollect index`).
+export function fittedId(text, max = 255) {
+  const folded = text.normalize("NFKD").replace(/[^\x00-\x7f]/g, "");
+  const fitted = folded.replace(/[^a-zA-Z0-9_.\-:]/g, "_").slice(0, max);
+  return fitted || null;
 }

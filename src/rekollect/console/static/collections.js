@@ -1,55 +1,68 @@
-// Collections with their counts, and the faces and users of one collection, paged.
+// #/collections: the collections with their counts, created and deleted here (ListCollections,
+// DescribeCollection, CreateCollection, DeleteCollection); #/collection/<id>/...: one collection
+// (collection.js).
 import { call, callAll } from "./api.js";
-import { h, table } from "./dom.js";
+import { add, button, errorBox, h, put, table } from "./dom.js";
 
-const PAGE_SIZE = 10; // MaxResults of each ListFaces / ListUsers page
+export { collectionPage } from "./collection.js";
 
-// #/collections: ListCollections, then DescribeCollection of each.
-export async function collectionsPage(main) {
+// #/collections
+export async function collectionsPage(view, context) {
   const ids = await callAll("ListCollections", {}, "CollectionIds");
   const described = await Promise.all(ids.map((id) => call("DescribeCollection", { CollectionId: id })));
-  main.replaceChildren(
+  const message = h("div", { class: "message" });
+  const name = h("input", { name: "CollectionId", required: true, pattern: "[a-zA-Z0-9_.\\-]+", maxlength: 255, placeholder: "e.g. staff" });
+  async function create(event) {
+    event.preventDefault();
+    try {
+      await call("CreateCollection", { CollectionId: name.value });
+      location.hash = `#/collection/${encodeURIComponent(name.value)}/add`;
+    } catch (error) {
+      put(message, errorBox(error));
+    }
+  }
+  put(view,
     h("h2", null, "Collections"),
-    ids.length === 0 ? h("p", null, "No collections yet.") : table(
-      ["Collection", "Faces", "Users", "Face model", "Created"],
+    h("form", { id: "create-collection", class: "inline-form", onsubmit: create },
+      h("label", null, "New collection ", name), h("button", { type: "submit" }, "Create")),
+    message,
+    ids.length === 0 ? h("p", { class: "empty" }, "No collections yet: create one, then add photos to it.") : table(
+      ["Collection", "Faces", "Users", "Face model", "Created", ""],
       ids.map((id, i) => [
         h("a", { href: `#/collection/${encodeURIComponent(id)}`, class: "collection" }, id),
         String(described[i].FaceCount), String(described[i].UserCount ?? 0), described[i].FaceModelVersion,
         new Date(described[i].CreationTimestamp * 1000).toLocaleString(),
+        confirmButton("Delete", `Delete ${id} with its ${described[i].FaceCount} faces?`, async () => {
+          await call("DeleteCollection", { CollectionId: id });
+          if (context.current()) await collectionsPage(view, context);
+        }, message),
       ]),
       { id: "collections" }));
 }
 
-// A table of one list operation's items, a page at a time, with Previous/Next buttons.
-function pagedTable(operation, body, key, headings, row) {
-  const section = h("section", null);
-  const tokens = [undefined]; // NextToken of each page shown so far
-  async function show(index) {
-    const page = await call(operation, { ...body, MaxResults: PAGE_SIZE, NextToken: tokens[index] });
-    tokens[index + 1] = page.NextToken;
-    const previous = h("button", { type: "button", onclick: () => show(index - 1) }, "Previous");
-    const next = h("button", { type: "button", onclick: () => show(index + 1) }, "Next");
-    previous.disabled = index === 0;
-    next.disabled = !page.NextToken;
-    section.replaceChildren(table(headings, page[key].map(row), { class: key }),
-      previous, h("span", { class: "page-number" }, ` page ${index + 1} `), next);
-  }
-  return { section, ready: show(0) };
+// A button that asks, in place, to confirm before running `action`; errors are shown in `message`.
+export function confirmButton(label, question, action, message) {
+  const holder = h("span", { class: "confirm" });
+  const ask = button(label, () => {
+    put(holder, h("span", { class: "question" }, question, " "),
+      button(`Yes, ${label.toLowerCase()}`, async () => {
+        try {
+          await action();
+        } catch (error) {
+          put(message, errorBox(error));
+          put(holder, ask);
+        }
+      }, { class: "danger" }), " ",
+      button("Cancel", () => put(holder, ask)));
+  }, { class: "danger" });
+  add(holder, ask);
+  return holder;
 }
 
-// #/collection/<id>: its faces (ListFaces) and users (ListUsers).
-export async function collectionPage(main, [id]) {
-  const faces = pagedTable("ListFaces", { CollectionId: id }, "Faces",
-    ["FaceId", "ExternalImageId", "UserId", "Confidence", "Model"],
-    (face) => [face.FaceId, face.ExternalImageId ?? "", face.UserId ?? "", face.Confidence, face.IndexFacesModelVersion ?? ""]);
-  const users = pagedTable("ListUsers", { CollectionId: id }, "Users", ["UserId", "Status"],
-    (user) => [user.UserId, user.UserStatus]);
-  await Promise.all([faces.ready, users.ready]);
-  main.replaceChildren(h("h2", null, `Collection ${id}`), h("h3", null, "Faces"), faces.section, h("h3", null, "Users"), users.section);
-}
-
-// A <select> of the collections (first option: none), for pages that search one.
-export async function collectionSelect(name) {
+// A <select> of the collections (first option: none, unless `required`), for pages that work on one.
+export async function collectionSelect(name, required = false) {
   const ids = await callAll("ListCollections", {}, "CollectionIds");
-  return h("select", { name }, h("option", { value: "" }, "(no collection)"), ids.map((id) => h("option", { value: id }, id)));
+  return h("select", { name, required },
+    required ? h("option", { value: "" }, "(choose a collection)") : h("option", { value: "" }, "(no collection)"),
+    ids.map((id) => h("option", { value: id }, id)));
 }
