@@ -20,12 +20,13 @@ A database that cannot be reached, or that restarts under a request, raises
 ``InternalServerError`` ("retry the request": the AWS SDKs retry HTTP 500 by themselves); the pool
 drops broken connections and opens new ones, so the node recovers without a restart. A request
 waits at most ``wait_seconds`` (3 s) for a connection. Once one has waited that long in vain (or
-lost its connection), the requests of the next ``wait_seconds`` wait only ``OUTAGE_WAIT`` for a
-pooled one and then try to connect by themselves (refused at once by a stopped database), so
-requests queued behind one another (on the service's lock, or the index's) do not add their waits
-up: every request in flight when the database goes away fails within the 3 s. The pool reconnects
-in the background on its own schedule, its attempts backing off (1, 2, 4... s), so a database that
-is back sooner serves those requests through their own connections meanwhile.
+lost its connection), requests wait only ``OUTAGE_WAIT`` for a pooled one and then try to connect
+by themselves (refused at once by a stopped database; at most ``max_connections`` at a time), until
+the pool gives connections again. So requests queued behind one another (on the service's lock, or
+the index's) do not add their waits up: every request in flight when the database goes away fails
+within the 3 s. And as the pool reconnects in the background on its own schedule, its attempts
+backing off (1, 2, 4... s), a database that is back sooner serves requests through their own
+connections meanwhile.
 
 Schema migrations: ``migrate`` applies the numbered steps a store passes it that the database's
 ``rekollect_schema`` table does not list yet, each in its own transaction together with its row in
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
@@ -60,8 +60,8 @@ MIGRATION_LOCK = 7_361_002
 UNAVAILABLE = "The database is unavailable ({}); retry the request"
 
 OUTAGE_WAIT = 0.1
-"""Seconds a request waits for a pooled connection within ``wait_seconds`` of another one's vain wait
-(or lost connection): the database is known to be unreachable (see the module docstring)."""
+"""Seconds a request waits for a pooled connection once another one's wait ran out (or its
+connection was lost), until the pool gives connections again (see the module docstring)."""
 OUTAGE_CONNECT = 2
 """Seconds a request may take to connect by itself then (libpq's least ``connect_timeout``)."""
 
@@ -87,8 +87,11 @@ class PostgresDatabase:
         self.url = url
         self.wait_seconds = wait_seconds
         self._local = threading.local()
-        self._unreachable_at: float | None = None
-        """``time.monotonic()`` of the last vain full wait or lost connection; ``None`` once connected."""
+        self._outage = False
+        """Set when a wait for a connection ran out or a connection was lost; cleared when the pool
+        gives a connection again."""
+        self._own_connections = threading.BoundedSemaphore(max_connections)
+        """Connections requests may open by themselves at once during an outage (no more than the pool's)."""
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -139,19 +142,14 @@ class PostgresDatabase:
 
     @contextmanager
     def _pooled(self) -> Iterator[psycopg.Connection]:
-        """A connection from the pool, waiting ``wait_seconds`` for it; within ``wait_seconds`` of
-        another request's vain wait, ``OUTAGE_WAIT``, then a connection of its own (see the module
-        docstring). A lost or unreachable database is ``InternalServerError``."""
-        since = self._unreachable_at
-        known = since is not None and time.monotonic() - since < self.wait_seconds
-
-        def noted(lost: bool) -> None:
-            if lost or not known:  # a short wait that ran out says nothing new
-                self._unreachable_at = time.monotonic()
-
-        with _reporting_unavailable(noted), self._connection(known) as connection:
-            self._unreachable_at = None
+        """A connection from the pool, waiting ``wait_seconds`` for it; once a wait has run out (or a
+        connection was lost), ``OUTAGE_WAIT``, then a connection of its own, until the pool gives one
+        again (see the module docstring). A lost or unreachable database is ``InternalServerError``."""
+        with _reporting_unavailable(self._note_outage), self._connection(self._outage) as connection:
             yield connection
+
+    def _note_outage(self) -> None:
+        self._outage = True
 
     @contextmanager
     def _connection(self, outage: bool) -> Iterator[psycopg.Connection]:
@@ -164,9 +162,15 @@ class PostgresDatabase:
         except psycopg_pool.PoolTimeout:
             # The pool reconnects on its own schedule, its attempts backing off (1, 2, 4... s): a
             # database that is back sooner serves this request through a connection of its own.
-            with psycopg.connect(self.url, autocommit=True, connect_timeout=OUTAGE_CONNECT) as connection:
-                yield connection
+            if not self._own_connections.acquire(blocking=False):
+                raise
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=OUTAGE_CONNECT) as connection:
+                    yield connection
+            finally:
+                self._own_connections.release()
             return
+        self._outage = False  # the pool has connections again
         try:
             yield pooled
         finally:
@@ -248,16 +252,16 @@ def _wake(on_wake: Callable[[], None]) -> None:
 
 
 @contextmanager
-def _reporting_unavailable(noted: Callable[[bool], None]) -> Iterator[None]:
-    """Turn a lost or unreachable database into ``InternalServerError`` with the reason, telling
-    ``noted`` (``True`` for a lost connection, ``False`` for a wait for one that ran out)."""
+def _reporting_unavailable(noted: Callable[[], None]) -> Iterator[None]:
+    """Turn a lost or unreachable database into ``InternalServerError`` with the reason, after
+    calling ``noted``."""
     try:
         yield
     except psycopg_pool.PoolTimeout:
-        noted(False)
+        noted()
         raise InternalServerError(UNAVAILABLE.format("no connection could be made in time")) from None
     except psycopg.OperationalError as error:
-        noted(True)
+        noted()
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InternalServerError(UNAVAILABLE.format(reason)) from None
 
