@@ -6,6 +6,7 @@ import csv
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -89,7 +90,8 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if "--tls-certificate" in self.extra_args else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
         command = [
@@ -111,7 +113,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
             try:
-                urllib.request.urlopen(self.url, data=b"{}", timeout=1)
+                urllib.request.urlopen(self.url, data=b"{}", timeout=1, context=ssl._create_unverified_context())
             except urllib.error.HTTPError:
                 return self  # it answered (with an AWS error, as it should without a target)
             except OSError:
@@ -144,7 +146,8 @@ class MotoServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if "--tls-certificate" in self.extra_args else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
         self.process = subprocess.Popen(

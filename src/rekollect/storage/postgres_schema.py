@@ -7,6 +7,8 @@ Version 1: the metadata tables and index change log of ``PostgresStore`` (the sa
 ``SqliteStore``, with PL/pgSQL triggers filling ``index_log`` and a statement trigger sending
 ``NOTIFY rekollect_index``), the ``secrets`` table (the pagination key), and the video job queue of
 ``PostgresJobStore`` (with each job's ``owner`` and ``lease_until``, and the progress of long jobs).
+
+Version 2: the Face Liveness sessions (``storage/liveness.py``).
 """
 
 _VERSION_1 = """
@@ -140,4 +142,19 @@ CREATE TABLE job_progress (
 );
 """
 
-MIGRATIONS = (_VERSION_1,)
+_VERSION_2 = """
+CREATE TABLE liveness_sessions (
+    session_id TEXT PRIMARY KEY,
+    client_token TEXT,
+    settings TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    status TEXT NOT NULL,
+    started DOUBLE PRECISION,
+    challenge TEXT,
+    result TEXT
+);
+CREATE INDEX liveness_sessions_by_token ON liveness_sessions (client_token);
+CREATE INDEX liveness_sessions_by_created ON liveness_sessions (created);
+"""
+
+MIGRATIONS = (_VERSION_1, _VERSION_2)

@@ -108,14 +108,38 @@ _SCOPE_COLLECTION = "substr(scope, instr(scope, char(10)) + 1)"
 """The collection of an idempotency scope (``<Operation>\\n<CollectionId>``)."""
 
 
+_LIVENESS_SESSIONS = """
+CREATE TABLE IF NOT EXISTS liveness_sessions (
+    session_id TEXT PRIMARY KEY,
+    client_token TEXT,
+    settings TEXT NOT NULL,
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    started REAL,
+    challenge TEXT,
+    result TEXT
+)"""
+
+
 def _migrate(db: Statements) -> None:
     """Bring the schema to the current version (``PRAGMA user_version``), inside one transaction.
 
     Version 1: delete the rows of collections that no longer exist, and log the drop of their
     index spaces (those rows were never logged as deleted, so an index could still hold them).
+    Version 2: the Face Liveness sessions (``storage/liveness.py``).
     """
-    if db.one("PRAGMA user_version")[0] >= 1:
-        return
+    version = db.one("PRAGMA user_version")[0]
+    if version < 1:
+        _remove_orphans(db)
+    if version < 2:
+        db.run(_LIVENESS_SESSIONS)
+        db.run("CREATE INDEX IF NOT EXISTS liveness_sessions_by_token ON liveness_sessions (client_token)")
+        db.run("CREATE INDEX IF NOT EXISTS liveness_sessions_by_created ON liveness_sessions (created)")
+        db.run("PRAGMA user_version = 2")
+
+
+def _remove_orphans(db: Statements) -> None:
+    """Schema version 1's step (see ``_migrate``)."""
     orphaned = {
         row[0]
         for table in ("tags", "images", "faces", "users")

@@ -1,0 +1,250 @@
+"""The liveness checks, each measured on the recorded video, and ``Confidence`` as a function of them.
+
+Faces are found with the server's face model (``FaceAnalyzer.detect``, YuNet for 2.x) on frames
+``SAMPLE_MS`` apart. Times of the client's events are placed on the video by its
+``VideoStartTimestamp``. Each check gives a measurement, and a score from 0 to 1 by a linear ramp
+between a ``low`` (score 0) and a ``high`` (score 1) value:
+
+- ``one_face``: the share of sampled frames with exactly one face (ramp 0.5 → 0.9); any frame
+  with a second face at least a third as wide as the first scores 0 (someone else in view).
+- ``moved_into_oval``: the face must grow from where it was first seen to the oval (the protocol
+  asks the person to come closer until the face fills the oval): the median face width after the
+  client says the face reached the oval over the median width in the first second (ramp 1.05 →
+  1.3), times the share of those later frames whose face lies in the oval (centre inside half the
+  oval's radii, width 0.45–1.2 of the oval's). The oval is on the mirrored picture the person sees
+  (``challenge.py``), so on the recorded frames its centre is at ``width - CenterX``.
+- ``light`` (``FaceMovementAndLightChallenge`` only): the face must reflect the colours the
+  server chose, when they were shown. From the ``ColorDisplayed`` events the colour on screen is
+  known at every moment (a scroll mixes the two colours linearly in time); for each frame the
+  mean colour of the middle of the face is measured. The Pearson correlation between the two, per
+  channel, averaged over the channels, is taken at the best delay between 0 and 400 ms (camera
+  and encoder latency) and ramped 0.3 → 0.8. A recording made for another session follows that
+  session's random order of colours and scores low: the chance that a random order of the seven
+  colours correlates above 0.8 with another on all three channels is what a replay must beat.
+
+``Confidence`` = 100 × the smallest score: a session is as live as its weakest evidence. The
+reference image is the most frontal face (eye-to-nose distances most equal) while the face was in
+the oval; audit images are frames spread over the video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..vision.analyzer import DetectedFace, FaceAnalyzer
+from .challenge import LIGHT, Challenge
+from .recording import ClientReport, VideoFrame
+
+SAMPLE_MS = 100.0
+MAX_DELAY_MS = 400.0
+DELAY_STEP_MS = 33.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: its ``score`` (0–1) and what was measured."""
+
+    name: str
+    score: float
+    measured: dict[str, float]
+
+
+@dataclass
+class Verdict:
+    """The checks, ``Confidence`` (0–100), and the frames chosen as reference and audit images
+    (indexes into the frames, with the face box in pixels)."""
+
+    checks: list[Check]
+    confidence: float
+    reference: tuple[int, tuple[float, float, float, float]] | None
+    audits: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The checks as stored with the session (and shown by the console)."""
+        return {check.name: {"score": round(check.score, 4), **check.measured} for check in self.checks}
+
+
+def ramp(value: float, low: float, high: float) -> float:
+    """0 at or below ``low``, 1 at or above ``high``, linear between."""
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0))
+
+
+def decide(
+    frames: list[VideoFrame], challenge: Challenge, report: ClientReport, analyzer: FaceAnalyzer, audit_limit: int
+) -> Verdict:
+    """Run the checks on ``frames`` and the client's ``report`` for ``challenge``."""
+    start = report.video_start if report.video_start is not None else 0.0
+    sampled: list[tuple[int, list[DetectedFace]]] = []
+    next_sample = -1.0
+    for index, frame in enumerate(frames):
+        if frame.millis >= next_sample:
+            sampled.append((index, analyzer.detect(frame.pixels)))
+            next_sample = frame.millis + SAMPLE_MS
+    clock = [start + frame.millis for frame in frames]
+    checks = [_one_face(sampled), _moved_into_oval(sampled, clock, challenge, report)]
+    if challenge.kind == LIGHT:
+        checks.append(_light(frames, sampled, clock, challenge, report))
+    confidence = 100.0 * min(check.score for check in checks)
+    reference = _reference(sampled, clock, report)
+    return Verdict(checks, round(confidence, 3), reference, _audits(sampled, reference, audit_limit))
+
+
+def _one_face(sampled: list[tuple[int, list[DetectedFace]]]) -> Check:
+    singles = sum(1 for _, faces in sampled if len(faces) == 1)
+    crowded = sum(1 for _, faces in sampled if len(faces) > 1 and _width(faces[1]) >= _width(faces[0]) / 3)
+    share = singles / len(sampled)
+    score = 0.0 if crowded else ramp(share, 0.5, 0.9)
+    return Check(
+        "one_face", score, {"frames": len(sampled), "one_face_share": round(share, 4), "crowded_frames": crowded}
+    )
+
+
+def _width(face: DetectedFace) -> float:
+    return face.box[2] - face.box[0]
+
+
+def oval_on_video(challenge: Challenge) -> tuple[float, float, float, float]:
+    """The oval ``(width, height, centre x, centre y)`` on the recorded (not mirrored) frames."""
+    width, height, centre_x, centre_y = challenge.oval
+    return width, height, challenge.video_width - centre_x, centre_y
+
+
+def _in_oval(face: DetectedFace, oval: tuple[float, float, float, float]) -> bool:
+    width, height, centre_x, centre_y = oval
+    left, top, right, bottom = face.box
+    x, y = (left + right) / 2, (top + bottom) / 2
+    inside = ((x - centre_x) / (width / 2)) ** 2 + ((y - centre_y) / (height / 2)) ** 2 <= 0.25
+    return inside and 0.45 <= (right - left) / width <= 1.2
+
+
+def _moved_into_oval(
+    sampled: list[tuple[int, list[DetectedFace]]], clock: list[float], challenge: Challenge, report: ClientReport
+) -> Check:
+    oval = oval_on_video(challenge)
+    first = clock[sampled[0][0]]
+    initial_until = max(report.initial_face_at or first, first) + 1000.0
+    reached = report.target_start if report.target_start is not None else float("inf")
+    initial = [_width(faces[0]) for index, faces in sampled if faces and clock[index] <= initial_until]
+    final = [faces[0] for index, faces in sampled if faces and clock[index] >= reached]
+    if not initial or not final:
+        return Check("moved_into_oval", 0.0, {"initial_frames": len(initial), "oval_frames": len(final)})
+    growth = float(np.median([_width(face) for face in final]) / np.median(initial))
+    in_oval = sum(1 for face in final if _in_oval(face, oval)) / len(final)
+    score = ramp(growth, 1.05, 1.3) * in_oval
+    return Check(
+        "moved_into_oval",
+        score,
+        {"growth": round(growth, 4), "in_oval_share": round(in_oval, 4), "oval_frames": len(final)},
+    )
+
+
+def shown_colour(report: ClientReport, challenge: Challenge, millis: float) -> np.ndarray | None:
+    """The colour on screen at client time ``millis`` (RGB, 0–255 floats), or ``None`` outside the
+    colour sequence. Between two ``ColorDisplayed`` events whose colours differ the screen scrolls
+    from the previous to the current colour (mixed in proportion to the time elapsed)."""
+    events = sorted(report.colours, key=lambda event: event.millis)
+    durations = {index: (scroll, flat) for index, (_, scroll, flat) in enumerate(challenge.colours)}
+    for number, event in enumerate(events):
+        scroll, flat = durations.get(event.sequence, (0, 0))
+        flat_stage = event.current == event.previous
+        end = events[number + 1].millis if number + 1 < len(events) else event.millis + (flat if flat_stage else scroll)
+        if not event.millis <= millis < end:
+            continue
+        current, previous = np.array(event.current, float), np.array(event.previous, float)
+        if flat_stage:
+            return current
+        fraction = (millis - event.millis) / max(end - event.millis, 1.0)
+        return previous + (current - previous) * fraction
+    return None
+
+
+def _face_colours(frames: list[VideoFrame], sampled: list[tuple[int, list[DetectedFace]]]) -> list[np.ndarray | None]:
+    """Each frame's mean RGB over the middle of the face (the inner half of the nearest sampled box)."""
+    boxes: list[tuple[float, float, float, float] | None] = [None] * len(frames)
+    order = [(index, faces[0].box) for index, faces in sampled if faces]
+    if not order:
+        return [None] * len(frames)
+    position = 0
+    for index in range(len(frames)):
+        while position + 1 < len(order) and abs(order[position + 1][0] - index) <= abs(order[position][0] - index):
+            position += 1
+        boxes[index] = order[position][1]
+    colours: list[np.ndarray | None] = []
+    for frame, box in zip(frames, boxes, strict=True):
+        left, top, right, bottom = box  # type: ignore[misc]
+        width, height = right - left, bottom - top
+        x0, x1 = int(max(0, left + width / 4)), int(min(frame.pixels.shape[1], right - width / 4))
+        y0, y1 = int(max(0, top + height / 4)), int(min(frame.pixels.shape[0], bottom - height / 4))
+        colours.append(frame.pixels[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0) if x1 > x0 and y1 > y0 else None)
+    return colours
+
+
+def _light(
+    frames: list[VideoFrame],
+    sampled: list[tuple[int, list[DetectedFace]]],
+    clock: list[float],
+    challenge: Challenge,
+    report: ClientReport,
+) -> Check:
+    observed = _face_colours(frames, sampled)
+    best, best_delay = -1.0, 0.0
+    for delay in np.arange(0.0, MAX_DELAY_MS + 1, DELAY_STEP_MS):
+        pairs = [
+            (seen, shown)
+            for seen, millis in zip(observed, clock, strict=True)
+            if seen is not None and (shown := shown_colour(report, challenge, millis - delay)) is not None
+        ]
+        if len(pairs) < 10:
+            continue
+        seen_all = np.array([seen for seen, _ in pairs])
+        shown_all = np.array([shown for _, shown in pairs])
+        correlations = [
+            float(np.corrcoef(seen_all[:, channel], shown_all[:, channel])[0, 1])
+            for channel in range(3)
+            if shown_all[:, channel].std() > 1.0 and seen_all[:, channel].std() > 1e-6
+        ]
+        if correlations and (mean := float(np.mean(correlations))) > best:
+            best, best_delay = mean, float(delay)
+    if best < -0.5:  # no frame during the colours (or none with a face)
+        return Check("light", 0.0, {"correlation": 0.0, "colour_events": len(report.colours)})
+    return Check(
+        "light",
+        ramp(best, 0.3, 0.8),
+        {"correlation": round(best, 4), "delay_ms": best_delay, "colour_events": len(report.colours)},
+    )
+
+
+def _frontal(face: DetectedFace) -> float:
+    points = face.landmarks
+    left_eye, right_eye, nose = points[36:42].mean(axis=0), points[42:48].mean(axis=0), points[30]
+    left, right = float(np.linalg.norm(left_eye - nose)), float(np.linalg.norm(right_eye - nose))
+    return 1.0 - abs(left - right) / max(left + right, 1e-6)
+
+
+def _reference(
+    sampled: list[tuple[int, list[DetectedFace]]], clock: list[float], report: ClientReport
+) -> tuple[int, tuple[float, float, float, float]] | None:
+    reached = report.target_start if report.target_start is not None else clock[0]
+    candidates = [(index, faces[0]) for index, faces in sampled if len(faces) == 1 and clock[index] >= reached]
+    candidates = candidates or [(index, faces[0]) for index, faces in sampled if faces]
+    if not candidates:
+        return None
+    index, face = max(candidates, key=lambda item: (_frontal(item[1]), item[1].confidence))
+    return index, face.box
+
+
+def _audits(
+    sampled: list[tuple[int, list[DetectedFace]]],
+    reference: tuple[int, tuple[float, float, float, float]] | None,
+    limit: int,
+) -> list[tuple[int, tuple[float, float, float, float]]]:
+    with_face = [
+        (index, faces[0].box) for index, faces in sampled if faces and (reference is None or index != reference[0])
+    ]
+    if limit <= 0 or not with_face:
+        return []
+    picks = np.linspace(0, len(with_face) - 1, min(limit, len(with_face))).round().astype(int)
+    return [with_face[pick] for pick in dict.fromkeys(int(p) for p in picks)]
