@@ -10,9 +10,10 @@ between a ``low`` (score 0) and a ``high`` (score 1) value:
 - ``moved_into_oval``: the face must grow from where it was first seen to the oval (the protocol
   asks the person to come closer until the face fills the oval): the median face width after the
   client says the face reached the oval over the median width in the first second (ramp 1.05 →
-  1.3), times the share of those later frames whose face lies in the oval (centre inside half the
-  oval's radii, width 0.45–1.2 of the oval's). The oval is on the mirrored picture the person sees
-  (``challenge.py``), so on the recorded frames its centre is at ``width - CenterX``.
+  1.3), times the share of those later frames whose face lies in the oval: the face box the
+  component itself matches against the oval (``oval_iou``, from the server's landmarks) overlaps
+  the oval's box by an IoU of at least ``MIN_OVAL_IOU``. The oval is given on the mirrored picture
+  the person sees (``challenge.py``), so on the recorded frames its centre is at ``width - CenterX``.
 - ``light`` (``FaceMovementAndLightChallenge`` only): the face must reflect the colours the
   server chose, when they were shown. From the ``ColorDisplayed`` events the colour on screen is
   known at every moment (a scroll mixes the two colours linearly in time); for each frame the
@@ -39,6 +40,9 @@ from .challenge import LIGHT, Challenge
 from .recording import ClientReport, VideoFrame
 
 SAMPLE_MS = 100.0
+MIN_OVAL_IOU = 0.5
+"""A face is in the oval when ``oval_iou`` is at least this (the component asks 0.7 of its own
+detector's landmarks; the server's landmarks place the box a little differently)."""
 MAX_DELAY_MS = 400.0
 DELAY_STEP_MS = 33.0
 
@@ -112,12 +116,24 @@ def oval_on_video(challenge: Challenge) -> tuple[float, float, float, float]:
     return width, height, challenge.video_width - centre_x, centre_y
 
 
-def _in_oval(face: DetectedFace, oval: tuple[float, float, float, float]) -> bool:
+def oval_iou(face: DetectedFace, oval: tuple[float, float, float, float]) -> float:
+    """The intersection over union of the oval's box with the face box as Amplify's component
+    measures it (``generateBboxFromLandmarks``): centred between the eyes' centre and the nose tip,
+    as wide as (2 × pupil distance + 1.8 × eye-to-mouth distance) / 2, 1.618 times as tall; here from
+    the 68 landmarks of the server's face model."""
+    points = face.landmarks
+    left_eye, right_eye = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    eyes, nose, mouth = (left_eye + right_eye) / 2, points[30], points[48:68].mean(axis=0)
+    ocular = (2 * np.linalg.norm(left_eye - right_eye) + 1.8 * np.linalg.norm(eyes - mouth)) / 2
+    centre = (eyes + nose) / 2
     width, height, centre_x, centre_y = oval
-    left, top, right, bottom = face.box
-    x, y = (left + right) / 2, (top + bottom) / 2
-    inside = ((x - centre_x) / (width / 2)) ** 2 + ((y - centre_y) / (height / 2)) ** 2 <= 0.25
-    return inside and 0.45 <= (right - left) / width <= 1.2
+    face_box = (centre[0] - ocular / 2, centre[1] - 0.809 * ocular, centre[0] + ocular / 2, centre[1] + 0.809 * ocular)
+    oval_box = (centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2)
+    across = max(0.0, min(face_box[2], oval_box[2]) - max(face_box[0], oval_box[0]))
+    down = max(0.0, min(face_box[3], oval_box[3]) - max(face_box[1], oval_box[1]))
+    overlap = across * down
+    union = ocular * 1.618 * ocular + width * height - overlap
+    return float(overlap / union) if union > 0 else 0.0
 
 
 def _moved_into_oval(
@@ -132,12 +148,18 @@ def _moved_into_oval(
     if not initial or not final:
         return Check("moved_into_oval", 0.0, {"initial_frames": len(initial), "oval_frames": len(final)})
     growth = float(np.median([_width(face) for face in final]) / np.median(initial))
-    in_oval = sum(1 for face in final if _in_oval(face, oval)) / len(final)
+    overlaps = [oval_iou(face, oval) for face in final]
+    in_oval = sum(1 for overlap in overlaps if overlap >= MIN_OVAL_IOU) / len(final)
     score = ramp(growth, 1.05, 1.3) * in_oval
     return Check(
         "moved_into_oval",
         score,
-        {"growth": round(growth, 4), "in_oval_share": round(in_oval, 4), "oval_frames": len(final)},
+        {
+            "growth": round(growth, 4),
+            "median_oval_iou": round(float(np.median(overlaps)), 4),
+            "in_oval_share": round(in_oval, 4),
+            "oval_frames": len(final),
+        },
     )
 
 

@@ -21,6 +21,7 @@ modelled error, as AWS closes its streams).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -150,7 +151,7 @@ def stream_route(
         )
 
         def begin() -> tuple[StreamSession, ChunkChain | None]:
-            caller = guard.authenticate(request, ("host",)) if guard is not None else None
+            caller = _authenticate(guard, request) if guard is not None else None
             if guard is not None:
                 guard.authorize(caller, operation, members)
             chain = guard.chunk_chain(caller) if guard is not None else None
@@ -166,6 +167,22 @@ def stream_route(
         await _run(websocket, session, chain, limits, stream_id, operation)
 
     return WebSocketRoute(path, endpoint)
+
+
+def _authenticate(guard: Guard, request: SignedRequest) -> Any:
+    """The caller of the pre-signed upgrade. The AWS SDKs for JavaScript sign the ``host`` of the
+    endpoint without its port (``@aws-sdk/middleware-websocket`` copies ``hostname`` alone), while the
+    browser sends ``Host: name:port``: on a non-default port, a signature that fails with the port is
+    checked once more against the host name alone, which is what the SDK signed."""
+    try:
+        return guard.authenticate(request, ("host",))
+    except InvalidSignatureException:
+        host = {name.lower(): value for name, value in request.headers.items()}.get("host", "")
+        name, colon, port = host.rpartition(":")
+        if not colon or not port.isdigit() or "]" in port:
+            raise
+        headers = {**{key: value for key, value in request.headers.items() if key.lower() != "host"}, "host": name}
+        return guard.authenticate(dataclasses.replace(request, headers=headers), ("host",))
 
 
 async def _run(

@@ -2,11 +2,12 @@
 import { storeKeys, storedKeys } from "./api.js";
 import { collectionPage, collectionsPage } from "./collections.js";
 import { comparePage } from "./compare.js";
+import { livenessPage } from "./liveness.js";
 import { peoplePage } from "./people.js";
 import { tryPage } from "./try.js";
 import { videoPage } from "./video.js";
 
-const PAGES = { collections: collectionsPage, collection: collectionPage, try: tryPage, compare: comparePage, video: videoPage, people: peoplePage };
+const PAGES = { collections: collectionsPage, collection: collectionPage, try: tryPage, compare: comparePage, video: videoPage, people: peoplePage, liveness: livenessPage };
 const main = document.getElementById("page");
 const error = document.getElementById("error");
 const keys = document.getElementById("keys");
