@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -25,6 +26,11 @@ WIDTH, HEIGHT, FPS = 640, 480, 15
 PHOTO = "people/Alex_Lacamoire/img1.jpg"
 FACE_BOX = (282.5, 130.2, 597.0, 571.3)
 """The face in ``PHOTO`` (YuNet's box, pixels)."""
+OCULAR = 261.0
+"""The face's width as Amplify's component measures it, (2 × pupil distance + 1.8 × eye-to-mouth
+distance) / 2, from dlib's 68 landmarks of ``PHOTO`` (pixels)."""
+ANCHOR = (261.1, 310.2)
+"""Where the component centres that face box in the sprite: between the eyes' centre and the nose tip."""
 
 
 @cache
@@ -78,10 +84,13 @@ def render(
     start_ms: int,
     lit_by: list[dict[str, Any]] | None = None,
     timeline: Timeline = Timeline(),
+    on_chunk: Callable[[bytes], None] | None = None,
 ) -> tuple[bytes, list[dict[str, Any]], list[dict[str, Any]]]:
     """The WebM, the client events before the video's end, and the final event, for a scene of
     ``kind`` against ``information`` (``SessionInformation``), the video starting at client time
-    ``start_ms``. ``lit_by`` replaces the session's colour sequence for the lighting (``replay``)."""
+    ``start_ms``. ``lit_by`` replaces the session's colour sequence for the lighting (``replay``).
+    ``on_chunk`` gets the WebM's bytes as they are written, about a second of video at a time (as
+    ``MediaRecorder`` hands them out)."""
     ((name, challenge),) = information["Challenge"].items()
     oval = challenge["OvalParameters"]
     centre_x, centre_y = WIDTH - oval["CenterX"], oval["CenterY"]  # the oval is on the mirrored view
@@ -89,12 +98,19 @@ def render(
     shown = colour_events(sequences, timeline.colours_from_ms) if sequences else []
     lighting = colour_events(lit_by, timeline.colours_from_ms) if lit_by else shown
     face = sprite()
-    face_width_in_sprite = FACE_BOX[2] - FACE_BOX[0]  # the sprite's scale is the photo's
-    final_scale = 0.8 * oval["Width"] / face_width_in_sprite
+    final_scale = 0.95 * oval["Width"] / OCULAR  # the face fills the oval as the component asks
     start_scale = 0.5 * final_scale
     start_x, start_y = centre_x - 70, centre_y + 20
     end_ms = (shown[-1][0] if shown else timeline.reached_ms + 1500) + 500
     buffer = io.BytesIO()
+    handed = 0
+
+    def hand_out() -> None:
+        nonlocal handed
+        if on_chunk is not None and buffer.tell() > handed:
+            on_chunk(buffer.getvalue()[handed:])
+            handed = buffer.tell()
+
     with av.open(buffer, mode="w", format="webm") as container:
         stream = container.add_stream("libvpx", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
@@ -117,8 +133,11 @@ def render(
             frame = _frame(face, scale, x, y, light)
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
+            if number % FPS == FPS - 1:
+                hand_out()
         for packet in stream.encode():
             container.mux(packet)
+    hand_out()
     box = {"Width": 0.3, "Height": 0.4, "Left": (start_x - 60) / WIDTH, "Top": (start_y - 80) / HEIGHT}
     target = {
         "Width": oval["Width"] / WIDTH,
@@ -157,15 +176,10 @@ def _frame(face: Image.Image, scale: float, x: float, y: float, light: np.ndarra
     canvas = np.full((HEIGHT, WIDTH, 3), 90.0, dtype=np.float32)
     size = (max(1, int(face.width * scale)), max(1, int(face.height * scale)))
     resized = np.asarray(face.resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
-    left, top = int(x - size[0] / 2), int(y - size[1] / 2)
+    left, top = int(x - ANCHOR[0] * scale), int(y - ANCHOR[1] * scale)
     x0, y0 = max(0, left), max(0, top)
     x1, y1 = min(WIDTH, left + size[0]), min(HEIGHT, top + size[1])
     canvas[y0:y1, x0:x1] = resized[y0 - top : y1 - top, x0 - left : x1 - left]
     if light is not None:
         canvas = canvas * (0.6 + 0.4 * light / 255.0)
     return np.clip(canvas, 0, 255).astype(np.uint8)
-
-
-def chunks(video: bytes, size: int = 64 * 1024) -> list[bytes]:
-    """``video`` cut into pieces, as ``MediaRecorder`` hands out its recording."""
-    return [video[offset : offset + size] for offset in range(0, len(video), size)]

@@ -22,8 +22,7 @@ import pytest
 from botocore.config import Config
 from liveness_scenes import sprite
 from playwright.sync_api import Browser, Page, sync_playwright
-from support import FACES, ServerProcess, missing
-from test_liveness_stream import make_certificate
+from support import FACES, ServerProcess, make_certificate, missing
 
 from rekollect.config import models_dir
 from rekollect.vision.dlib_pack import DlibFaceAnalyzer

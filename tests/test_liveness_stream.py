@@ -20,8 +20,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from liveness_scenes import chunks, render
-from support import ServerProcess
+from liveness_scenes import render
+from support import ServerProcess, make_certificate
 from websockets.exceptions import InvalidStatus
 
 from rekollect.liveness.sessions import EXPIRY_SECONDS
@@ -30,41 +30,6 @@ from rekollect.wire import eventstream
 
 KEY, SECRET = "AKIDLIVENESS", "liveness-secret-key-for-tests"
 REGION = "us-east-1"
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost (the ``cryptography`` package), as the
-    README shows; returns the certificate and key files."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +102,12 @@ def run_scene(server, kind: str, *, settings: dict | None = None, lit_by=None) -
     session_id = client.create_face_liveness_session(Settings=settings or {"AuditImagesLimit": 2})["SessionId"]
     start = int(time.time() * 1000)
     with streamer(server).open(session_id, 640, 480) as stream:
-        video, events, final = render(kind, stream.session_information, start, lit_by=lit_by)
-        stream.send("ClientSessionInformationEvent", events[0])
-        for piece in chunks(video):
+
+        def send(piece: bytes) -> None:
             stream.send("VideoEvent", {"VideoChunk": base64.b64encode(piece).decode(), "TimestampMillis": start})
-        for event in [*events[1:], *final]:
+
+        _, events, final = render(kind, stream.session_information, start, lit_by=lit_by, on_chunk=send)
+        for event in [*events, *final]:
             stream.send("ClientSessionInformationEvent", event)
         sent = time.perf_counter()
         stream.finish()

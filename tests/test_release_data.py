@@ -159,7 +159,8 @@ def written_by_the_release_then_served(
 
 
 def keeps_writing(server: ServerProcess) -> None:
-    """This release writes to the data the release made: faces, users, a collection's deletion."""
+    """This release writes to the data the release made: faces, users, a collection's deletion, a
+    Face Liveness session."""
     client = server.client()
     added = client.index_faces(CollectionId="kept", Image={"Bytes": image_bytes(PROBE)}, ExternalImageId="probe")
     probe = added["FaceRecords"][0]["Face"]["FaceId"]
@@ -171,6 +172,8 @@ def keeps_writing(server: ServerProcess) -> None:
     assert client.delete_user(CollectionId="kept", UserId="nobody") is not None
     client.delete_collection(CollectionId="kept")
     assert client.list_collections()["CollectionIds"] == []
+    session = client.create_face_liveness_session(ClientRequestToken="kept")["SessionId"]  # a table this release adds
+    assert client.get_face_liveness_session_results(SessionId=session)["Status"] == "CREATED"
 
 
 def test_a_sqlite_data_dir_of_the_release_is_served_unchanged(release, monkeypatch, tmp_path):

@@ -14,9 +14,11 @@ service (``__mocks__/testUtils.ts``), with ``OvalIouThreshold`` 0.7 (the match t
 before the colours), and ``OvalFitTimeout`` 7 s. The oval is placed at random (``secrets``), as
 AWS's is, so that a recording made for one session does not fit another: its width is 0.62–0.72 of
 the frame's 3:4 width (as the component's own static oval, ``getStaticLivenessOvalDetails``, uses
-0.8), its centre within the middle eighth of the frame each way. The colours are a random order of
-eight saturated colours (black first, so the first scroll starts from the camera's own light),
-each scrolled down in 300 ms and then held 300 ms: about 5 s in all.
+0.8), its centre within the middle eighth of the frame each way. The colours: black, then
+``COLOUR_COUNT`` colours drawn at random from the seven other corners of the RGB cube, none the
+same as the one before (7 × 6⁹ ≈ 7·10⁷ sequences), each scrolled down in 300 ms and held 300 ms:
+6.3 s in all. Ten rather than seven make the chance that another session's sequence correlates
+with this one's small enough to measure (``bench/liveness_colour_odds.py``; ``checks.py``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ COLOURS = (
 )
 """The colours after the first, black: the corners of the RGB cube but black."""
 SCROLL_MS, FLAT_MS = 300, 300
+COLOUR_COUNT = 10
 MIN_VIDEO_SIDE, MAX_VIDEO_SIDE = 120, 4096
 
 
@@ -159,7 +162,10 @@ def new_challenge(kind: str, version: str, video_width: str | None, video_height
     oval = (round(oval_width), round(oval_height), round(centre_x), round(centre_y))
     colours: tuple[tuple[tuple[int, int, int], int, int], ...] = ()
     if kind == LIGHT:
-        order = list(COLOURS)
-        chance.shuffle(order)
+        order: list[tuple[int, int, int]] = []
+        while len(order) < COLOUR_COUNT:
+            rgb = chance.choice(COLOURS)
+            if not order or rgb != order[-1]:
+                order.append(rgb)
         colours = (((0, 0, 0), 0, FLAT_MS), *((rgb, SCROLL_MS, FLAT_MS) for rgb in order))
     return Challenge(kind, version, width, height, oval, colours)

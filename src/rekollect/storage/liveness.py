@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from .sql import SqlDatabase
+from typing import Any, Protocol
 
 SESSION_COLUMNS = "session_id, client_token, settings, created, status, started, challenge, result"
 
@@ -78,7 +75,8 @@ class LivenessStore(Protocol):
 class LivenessRows:
     """``LivenessStore`` on the ``liveness_sessions`` table (mixed into ``SqlStore``)."""
 
-    db: SqlDatabase  # set by SqlStore
+    db: Any
+    """``SqlStore``'s ``sql.SqlDatabase`` (not imported here: ``sql.py`` imports this module)."""
 
     def add_liveness_session(
         self, record: LivenessSessionRecord, token_after: float, prune_before: float

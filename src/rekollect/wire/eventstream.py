@@ -139,7 +139,9 @@ def sign_chunk(
     secret_key: str, access_key: str, scope: str, signed_at: dt.datetime, prior: str, payload: bytes
 ) -> tuple[bytes, str]:
     """A signed envelope around ``payload`` (an encoded message) and its signature, as an AWS SDK
-    sends it: what a client does (``tools``' stream client and the tests use it)."""
+    sends it: what a client does (``tools``' stream client and the tests use it). ``:date`` carries
+    milliseconds, so ``signed_at`` is cut to the millisecond first (as a JavaScript ``Date`` is)."""
+    signed_at = signed_at.replace(microsecond=signed_at.microsecond // 1000 * 1000)
     date_header = {":date": signed_at}
     signature = chunk_signature(secret_key, access_key, scope, signed_at, prior, encode_headers(date_header), payload)
     return encode({**date_header, ":chunk-signature": bytes.fromhex(signature)}, payload), signature
