@@ -147,8 +147,7 @@ class MotoServer:
 
     @property
     def url(self) -> str:
-        scheme = "https" if "--tls-certificate" in self.extra_args else "http"
-        return f"{scheme}://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
         self.process = subprocess.Popen(
