@@ -1,9 +1,9 @@
 """The request guard: SigV4 authentication, rate limits and policy checks for every request.
 
 Policy conditions see the request's context (``conditions.RequestContext``): ``aws:SourceIp`` is
-the client's address, ``aws:SecureTransport`` whether it came over TLS (this server speaks plain
-HTTP, so only a trusted proxy's ``X-Forwarded-Proto: https`` makes it true: see
-``--trusted-proxies``), ``aws:CurrentTime`` the time of authentication.
+the client's address, ``aws:SecureTransport`` whether it came over TLS (the server's own, with
+``--tls-certificate``, or a trusted proxy's ``X-Forwarded-Proto: https``: see ``--trusted-proxies``),
+``aws:CurrentTime`` the time of authentication.
 
 With no credentials configured the guard is off (local mode): every request is accepted, as the
 server then only listens on a loopback address (``check_binding``).
