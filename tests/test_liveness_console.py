@@ -54,7 +54,15 @@ def server(tmp_path_factory) -> Iterator[tuple[ServerProcess, Path]]:
     credentials = root / "credentials.json"
     credentials.write_text(json.dumps({"credentials": [{"access_key_id": KEY, "secret_access_key": SECRET}]}))
     process = ServerProcess(
-        root / "data", "--tls-certificate", str(cert), "--tls-key", str(key), "--credentials-file", str(credentials)
+        root / "data",
+        "--header-timeout",
+        "60",  # the suite shares two cores: a starved client may take seconds to send its headers
+        "--tls-certificate",
+        str(cert),
+        "--tls-key",
+        str(key),
+        "--credentials-file",
+        str(credentials),
     ).start()
     yield process, cert
     process.stop()

@@ -59,6 +59,8 @@ def server(tmp_path_factory) -> Iterator[tuple[ServerProcess, Path]]:
     )
     process = ServerProcess(
         root / "data",
+        "--header-timeout",
+        "60",  # the suite shares two cores: a starved client may take seconds to send its headers
         "--tls-certificate",
         str(cert),
         "--tls-key",

@@ -28,11 +28,12 @@ between a ``low`` (score 0) and a ``high`` (score 1) value:
 
 ``Confidence`` = 100 × the smallest score: a session is as live as its weakest evidence. The
 reference image is the most frontal face (eye-to-nose distances most equal) while the face was in
-the oval; audit images are frames spread over the video.
+the oval; audit images are frames spread over the video (both among the frames kept every ``KEEP_MS``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,13 @@ from .challenge import LIGHT, Challenge
 from .recording import ClientReport, VideoFrame
 
 SAMPLE_MS = 100.0
+KEEP_MS = 500.0
+"""Full frames kept as candidates for the reference and audit images: one every half second with a
+face (the others are kept only at ``SHRINK``, for the light check), so a session's video is never
+held whole in memory (10 s of 640×480 video at 30 frames a second is 280 MB decoded; kept here:
+17 MB shrunk and ~20 full frames, 18 MB)."""
+SHRINK = 4
+"""Frames are kept at 1/4 of their width and height for the face-colour measurement."""
 MIN_OVAL_IOU = 0.5
 """A face is in the oval when ``oval_iou`` is at least this (the component asks 0.7 of its own
 detector's landmarks; the server's landmarks place the box a little differently)."""
@@ -59,15 +67,19 @@ class Check:
     measured: dict[str, float]
 
 
+Box = tuple[float, float, float, float]
+Picture = tuple[np.ndarray, Box]
+"""A frame chosen as an image (RGB pixels) and its face box (pixels)."""
+
+
 @dataclass
 class Verdict:
-    """The checks, ``Confidence`` (0–100), and the frames chosen as reference and audit images
-    (indexes into the frames, with the face box in pixels)."""
+    """The checks, ``Confidence`` (0–100), and the frames chosen as reference and audit images."""
 
     checks: list[Check]
     confidence: float
-    reference: tuple[int, tuple[float, float, float, float]] | None
-    audits: list[tuple[int, tuple[float, float, float, float]]] = field(default_factory=list)
+    reference: Picture | None
+    audits: list[Picture] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The checks as stored with the session (and shown by the console)."""
@@ -79,24 +91,49 @@ def ramp(value: float, low: float, high: float) -> float:
     return float(np.clip((value - low) / (high - low), 0.0, 1.0))
 
 
+@dataclass
+class _Recording:
+    """What the checks keep of the frames as they are decoded: each frame's time and a shrunken
+    copy, the faces of the sampled frames, and the full frames kept as image candidates."""
+
+    millis: list[float] = field(default_factory=list)
+    small: list[np.ndarray] = field(default_factory=list)
+    sampled: list[tuple[int, list[DetectedFace]]] = field(default_factory=list)
+    kept: dict[int, np.ndarray] = field(default_factory=dict)
+
+
 def decide(
-    frames: list[VideoFrame], challenge: Challenge, report: ClientReport, analyzer: FaceAnalyzer, audit_limit: int
+    frames: Iterable[VideoFrame], challenge: Challenge, report: ClientReport, analyzer: FaceAnalyzer, audit_limit: int
 ) -> Verdict:
-    """Run the checks on ``frames`` and the client's ``report`` for ``challenge``."""
-    start = report.video_start if report.video_start is not None else 0.0
-    sampled: list[tuple[int, list[DetectedFace]]] = []
-    next_sample = -1.0
+    """Run the checks on ``frames`` (consumed one at a time) and the client's ``report`` for ``challenge``."""
+    recording = _Recording()
+    next_sample = next_keep = -1.0
     for index, frame in enumerate(frames):
+        recording.millis.append(frame.millis)
+        recording.small.append(frame.pixels[::SHRINK, ::SHRINK].copy())
         if frame.millis >= next_sample:
-            sampled.append((index, analyzer.detect(frame.pixels)))
+            faces = analyzer.detect(frame.pixels)
+            recording.sampled.append((index, faces))
             next_sample = frame.millis + SAMPLE_MS
-    clock = [start + frame.millis for frame in frames]
+            if faces and frame.millis >= next_keep:
+                recording.kept[index] = frame.pixels
+                next_keep = frame.millis + KEEP_MS
+    start = report.video_start if report.video_start is not None else 0.0
+    clock = [start + millis for millis in recording.millis]
+    sampled = recording.sampled
     checks = [_one_face(sampled), _moved_into_oval(sampled, clock, challenge, report)]
     if challenge.kind == LIGHT:
-        checks.append(_light(frames, sampled, clock, challenge, report))
+        checks.append(_light(recording.small, sampled, clock, challenge, report))
     confidence = 100.0 * min(check.score for check in checks)
-    reference = _reference(sampled, clock, report)
-    return Verdict(checks, round(confidence, 3), reference, _audits(sampled, reference, audit_limit))
+    candidates = [(index, faces) for index, faces in sampled if index in recording.kept]
+    reference = _reference(candidates, clock, report)
+    audits = _audits(candidates, reference, audit_limit)
+    return Verdict(
+        checks,
+        round(confidence, 3),
+        None if reference is None else (recording.kept[reference[0]], reference[1]),
+        [(recording.kept[index], box) for index, box in audits],
+    )
 
 
 def _one_face(sampled: list[tuple[int, list[DetectedFace]]]) -> Check:
@@ -186,35 +223,36 @@ def shown_colour(report: ClientReport, challenge: Challenge, millis: float) -> n
     return None
 
 
-def _face_colours(frames: list[VideoFrame], sampled: list[tuple[int, list[DetectedFace]]]) -> list[np.ndarray | None]:
-    """Each frame's mean RGB over the middle of the face (the inner half of the nearest sampled box)."""
-    boxes: list[tuple[float, float, float, float] | None] = [None] * len(frames)
+def _face_colours(small: list[np.ndarray], sampled: list[tuple[int, list[DetectedFace]]]) -> list[np.ndarray | None]:
+    """Each frame's mean RGB over the middle of the face (the inner half of the nearest sampled
+    box), measured on the frames shrunk by ``SHRINK``."""
+    boxes: list[Box | None] = [None] * len(small)
     order = [(index, faces[0].box) for index, faces in sampled if faces]
     if not order:
-        return [None] * len(frames)
+        return [None] * len(small)
     position = 0
-    for index in range(len(frames)):
+    for index in range(len(small)):
         while position + 1 < len(order) and abs(order[position + 1][0] - index) <= abs(order[position][0] - index):
             position += 1
         boxes[index] = order[position][1]
     colours: list[np.ndarray | None] = []
-    for frame, box in zip(frames, boxes, strict=True):
-        left, top, right, bottom = box  # type: ignore[misc]
+    for pixels, box in zip(small, boxes, strict=True):
+        left, top, right, bottom = (value / SHRINK for value in box)  # type: ignore[union-attr]
         width, height = right - left, bottom - top
-        x0, x1 = int(max(0, left + width / 4)), int(min(frame.pixels.shape[1], right - width / 4))
-        y0, y1 = int(max(0, top + height / 4)), int(min(frame.pixels.shape[0], bottom - height / 4))
-        colours.append(frame.pixels[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0) if x1 > x0 and y1 > y0 else None)
+        x0, x1 = int(max(0, left + width / 4)), int(min(pixels.shape[1], right - width / 4))
+        y0, y1 = int(max(0, top + height / 4)), int(min(pixels.shape[0], bottom - height / 4))
+        colours.append(pixels[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0) if x1 > x0 and y1 > y0 else None)
     return colours
 
 
 def _light(
-    frames: list[VideoFrame],
+    small: list[np.ndarray],
     sampled: list[tuple[int, list[DetectedFace]]],
     clock: list[float],
     challenge: Challenge,
     report: ClientReport,
 ) -> Check:
-    observed = _face_colours(frames, sampled)
+    observed = _face_colours(small, sampled)
     best, best_delay = -1.0, 0.0
     for delay in np.arange(0.0, MAX_DELAY_MS + 1, DELAY_STEP_MS):
         pairs = [
@@ -251,7 +289,7 @@ def _frontal(face: DetectedFace) -> float:
 
 def _reference(
     sampled: list[tuple[int, list[DetectedFace]]], clock: list[float], report: ClientReport
-) -> tuple[int, tuple[float, float, float, float]] | None:
+) -> tuple[int, Box] | None:
     reached = report.target_start if report.target_start is not None else clock[0]
     candidates = [(index, faces[0]) for index, faces in sampled if len(faces) == 1 and clock[index] >= reached]
     candidates = candidates or [(index, faces[0]) for index, faces in sampled if faces]
@@ -262,10 +300,8 @@ def _reference(
 
 
 def _audits(
-    sampled: list[tuple[int, list[DetectedFace]]],
-    reference: tuple[int, tuple[float, float, float, float]] | None,
-    limit: int,
-) -> list[tuple[int, tuple[float, float, float, float]]]:
+    sampled: list[tuple[int, list[DetectedFace]]], reference: tuple[int, Box] | None, limit: int
+) -> list[tuple[int, Box]]:
     with_face = [
         (index, faces[0].box) for index, faces in sampled if faces and (reference is None or index != reference[0])
     ]

@@ -14,6 +14,7 @@ face was in it, and each colour change (``ColorDisplayed``) with its time.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +36,12 @@ class VideoFrame:
     pixels: np.ndarray
 
 
-def decode_recording(data: bytes) -> list[VideoFrame]:
-    """Every frame of the WebM (or any container FFmpeg reads) in ``data``, in presentation order;
-    ``ValidationException`` when it holds no decodable video or more than ``MAX_FRAMES`` frames."""
-    frames: list[VideoFrame] = []
+def decode_recording(data: bytes) -> Iterator[VideoFrame]:
+    """Each frame of the WebM (or any container FFmpeg reads) in ``data``, in presentation order (as
+    FFmpeg's decoders hand them out), one at a time so that the whole video is never held decoded;
+    ``ValidationException`` (while iterating) when it holds no decodable video, no frame, or more
+    than ``MAX_FRAMES`` frames."""
+    count = 0
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.video:
@@ -50,15 +53,14 @@ def decode_recording(data: bytes) -> list[VideoFrame]:
                 if frame.pts is None or frame.time is None:
                     continue
                 first = frame.time if first is None else first
-                frames.append(VideoFrame((frame.time - first) * 1000.0, frame.to_ndarray(format="rgb24")))
-                if len(frames) > MAX_FRAMES:
+                count += 1
+                if count > MAX_FRAMES:
                     raise ValidationException(f"The video has more than {MAX_FRAMES} frames")
+                yield VideoFrame((frame.time - first) * 1000.0, frame.to_ndarray(format="rgb24"))
     except (av.error.FFmpegError, OSError, ValueError) as error:
         raise ValidationException(f"The video chunks are not a decodable video: {error}") from None
-    if not frames:
+    if not count:
         raise ValidationException("The video chunks hold no frame")
-    frames.sort(key=lambda frame: frame.millis)
-    return frames
 
 
 @dataclass(frozen=True)

@@ -128,9 +128,7 @@ class LivenessSessions:
             return "EXPIRED"  # its stream never finished (its node stopped)
         return record.status
 
-    def finish(
-        self, record: LivenessSessionRecord, verdict: Verdict | None, frames: list[Any], analysis_ms: float
-    ) -> None:
+    def finish(self, record: LivenessSessionRecord, verdict: Verdict | None, analysis_ms: float) -> None:
         """Store the outcome: ``SUCCEEDED`` with ``verdict``'s Confidence and images, or ``FAILED``."""
         if verdict is None:
             self.store.finish_liveness_session(record.session_id, "FAILED", {"analysis_ms": analysis_ms})
@@ -142,9 +140,9 @@ class LivenessSessions:
             if pick is None:
                 stored.append(None)
                 continue
-            index, box = pick
+            pixels, box = pick
             name = "reference.jpg" if number == 0 else f"audit_images/{number}.jpg"
-            stored.append(self._image(frames[index].pixels, box, record, output, name))
+            stored.append(self._image(pixels, box, record, output, name))
         result = {
             "Confidence": verdict.confidence,
             "ReferenceImage": stored[0],
@@ -257,7 +255,7 @@ class LivenessStream:
         frames = decode_recording(bytes(self._video))
         limit = int(self._record.settings.get("AuditImagesLimit", 0))
         verdict = decide(frames, self.challenge, self._report, self._sessions.service.pack(), limit)
-        self._sessions.finish(self._record, verdict, frames, (time.perf_counter() - started) * 1000.0)
+        self._sessions.finish(self._record, verdict, (time.perf_counter() - started) * 1000.0)
         self._done = True
         log.info(
             "liveness session %s: Confidence %.1f, checks %s, %.0f ms from the last chunk",
@@ -273,6 +271,6 @@ class LivenessStream:
         if not self._done:
             self._done = True
             try:
-                self._sessions.finish(self._record, None, [], 0.0)
+                self._sessions.finish(self._record, None, 0.0)
             except RekognitionError:
                 log.exception("liveness session %s: could not record the failure", self._record.session_id)

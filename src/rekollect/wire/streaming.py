@@ -214,15 +214,22 @@ async def _run(
         log.info("stream %s %s finished", stream_id, operation)
     except WebSocketDisconnect:
         log.info("stream %s %s: the client disconnected before the end", stream_id, operation)
-        await run_in_threadpool(session.abandon)
+        await _abandon(session, stream_id)
     except RekognitionError as error:
         log.info("stream %s %s ended with %s: %s", stream_id, operation, error.code, error.message)
-        await run_in_threadpool(session.abandon)
+        await _abandon(session, stream_id)
         await _send_error(websocket, error)
     except Exception:
         log.exception("stream %s %s failed", stream_id, operation)
-        await run_in_threadpool(session.abandon)
+        await _abandon(session, stream_id)
         await _send_error(websocket, RekognitionError("Internal server error"), "InternalServerException")
+
+
+async def _abandon(session: StreamSession, stream_id: str) -> None:
+    try:
+        await run_in_threadpool(session.abandon)
+    except Exception:
+        log.exception("stream %s: the session could not record its end", stream_id)
 
 
 def _event_of(inner: bytes) -> tuple[str, dict[str, Any]]:
