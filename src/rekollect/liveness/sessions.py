@@ -180,7 +180,8 @@ class LivenessSessions:
 
 
 def jpeg_at_most(pixels: np.ndarray, limit: int) -> bytes:
-    """``pixels`` (RGB) as a JPEG of at most ``limit`` bytes: quality 90, lowered in steps of 10, then halved in size."""
+    """``pixels`` (RGB) as a JPEG of at most ``limit`` bytes: quality 90, lowered in steps of 10 to 50,
+    then the picture halved in size and tried again."""
     image = Image.fromarray(pixels)
     while True:
         for quality in (90, 80, 70, 60, 50):

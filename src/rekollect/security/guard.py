@@ -64,7 +64,9 @@ class RequestGuard:
         """False in local mode (no credentials configured)."""
         return bool(self._credentials)
 
-    def authenticate(self, request: SignedRequest, required_headers: tuple[str, ...] = REQUIRED_SIGNED_HEADERS) -> Caller | None:
+    def authenticate(
+        self, request: SignedRequest, required_headers: tuple[str, ...] = REQUIRED_SIGNED_HEADERS
+    ) -> Caller | None:
         """Verify the signature and the caller's rate; ``None`` in local mode. ``required_headers``
         must be signed (``host`` alone for a pre-signed WebSocket upgrade: ``sigv4.verify_request``)."""
         if not self.enabled:

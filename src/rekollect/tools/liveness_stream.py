@@ -86,7 +86,9 @@ class LivenessStreamClient:
         query = parse_qs(urlsplit(url).query)
         signature, timestamp = query["X-Amz-Signature"][0], query["X-Amz-Date"][0]
         scope = f"{timestamp[:8]}/{self.region}/rekognition/aws4_request"
-        connection = connect(url, ssl=self.ssl_context if url.startswith("wss:") else None, max_size=None, open_timeout=60).__enter__()
+        secure = self.ssl_context if url.startswith("wss:") else None
+        # Entered as a context manager (websockets asks it): the stream closes it on exit.
+        connection = connect(url, ssl=secure, max_size=None, open_timeout=60).__enter__()
         stream = LivenessStream(connection, self.credentials, scope, signature)
         stream.session_information = stream.receive_event("ServerSessionInformationEvent")["SessionInformation"]
         return stream
