@@ -22,6 +22,7 @@ from postgres_server import PostgresServer
 from rekollect.errors import InternalServerError, LimitExceededException, ResourceNotFoundException
 from rekollect.storage.base import CollectionRecord, FaceRecord, SavedResponse, every_item
 from rekollect.storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, ResultRow
+from rekollect.storage.liveness import LivenessSessionRecord
 from rekollect.storage.postgres import PostgresStore
 from rekollect.storage.postgres_db import PostgresDatabase
 from rekollect.storage.postgres_jobs import PostgresJobStore
@@ -238,6 +239,29 @@ def test_migrations_apply_once_and_the_secret_is_shared(database, postgres):
         assert len(stores[0].secret("pagination", 32)) == 32
     finally:
         other.close()
+
+
+def _exercise_liveness(store) -> list[str]:
+    first = LivenessSessionRecord(
+        "00000000-0000-4000-8000-000000000001", "token", {"AuditImagesLimit": 1}, 100.0, "CREATED"
+    )
+    again = LivenessSessionRecord("00000000-0000-4000-8000-000000000002", "token", {}, 150.0, "CREATED")
+    old = LivenessSessionRecord("00000000-0000-4000-8000-000000000003", None, {}, 10.0, "CREATED")
+    results = [
+        store.add_liveness_session(old, token_after=0.0, prune_before=0.0),
+        store.add_liveness_session(first, token_after=0.0, prune_before=0.0),
+        store.add_liveness_session(again, token_after=50.0, prune_before=20.0),  # the same token: the first session
+        store.get_liveness_session(old.session_id),  # pruned
+        store.claim_liveness_session(first.session_id, 90.0, 160.0, {"kind": "light"}),
+        store.claim_liveness_session(first.session_id, 90.0, 161.0, {"kind": "light"}),  # used once
+    ]
+    store.finish_liveness_session(first.session_id, "SUCCEEDED", {"Confidence": 99.5})
+    results.append(store.get_liveness_session(first.session_id))
+    return [repr(result) for result in results]
+
+
+def test_postgres_keeps_liveness_sessions_as_sqlite_does(database, tmp_path):
+    assert _exercise_liveness(PostgresStore(database)) == _exercise_liveness(SqliteStore(tmp_path / "store.sqlite3"))
 
 
 def test_a_commit_wakes_the_follower(database):

@@ -160,7 +160,7 @@ def written_by_the_release_then_served(
 
 def keeps_writing(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
     """This release writes to the data the release made: faces (with their pictures, a table the release
-    did not have), users, a collection's deletion."""
+    did not have), users, a collection's deletion, a Face Liveness session."""
     client = server.client()
     added = client.index_faces(CollectionId="kept", Image={"Bytes": image_bytes(PROBE)}, ExternalImageId="probe")
     probe = added["FaceRecords"][0]["Face"]["FaceId"]
@@ -176,6 +176,8 @@ def keeps_writing(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Non
     assert client.delete_user(CollectionId="kept", UserId="nobody") is not None
     client.delete_collection(CollectionId="kept")
     assert client.list_collections()["CollectionIds"] == []
+    session = client.create_face_liveness_session(ClientRequestToken="kept")["SessionId"]  # a table this release adds
+    assert client.get_face_liveness_session_results(SessionId=session)["Status"] == "CREATED"
 
 
 def test_a_sqlite_data_dir_of_the_release_is_served_unchanged(release, monkeypatch, tmp_path):

@@ -161,6 +161,11 @@ OPTIONS: tuple[Option, ...] = (
            "where video jobs' completion messages are published; unset: boto3's SNS endpoint for the topic's region"),
     Option("video_webhook_url", str, None, "--video-webhook-url", "REKOLLECT_VIDEO_WEBHOOK_URL",
            "URL each video job's completion message is POSTed to; unset: no webhook"),
+    Option("tls_certificate_file", Path, None, "--tls-certificate", "REKOLLECT_TLS_CERTIFICATE",
+           "PEM certificate (chain) to serve HTTPS and WSS with, with `--tls-key`; browsers open Face Liveness"
+           " streams only over TLS (see Face Liveness); unset: plain HTTP"),
+    Option("tls_key_file", Path, None, "--tls-key", "REKOLLECT_TLS_KEY",
+           "PEM private key of `--tls-certificate`"),
     Option("credentials_file", Path, None, "--credentials-file", "REKOLLECT_CREDENTIALS_FILE",
            "the clients' keys and policies (see Security); unset: local mode"),
     Option("max_clock_skew_seconds", int, 300, "--max-clock-skew", "REKOLLECT_MAX_CLOCK_SKEW",

@@ -98,6 +98,12 @@ class SerializationException(RekognitionError):
     code = "SerializationException"
 
 
+class SessionNotFoundException(RekognitionError):
+    """AWS ``SessionNotFoundException``: no Face Liveness session has that id."""
+
+    code = "SessionNotFoundException"
+
+
 class ServiceQuotaExceededException(RekognitionError):
     """AWS ``ServiceQuotaExceededException``."""
 
@@ -114,6 +120,13 @@ class UnknownOperationException(RekognitionError):
     """AWS ``UnknownOperationException``."""
 
     code = "UnknownOperationException"
+
+
+class ValidationException(RekognitionError):
+    """AWS ``ValidationException`` (Rekognition streaming): a Face Liveness stream's request or
+    events break the protocol (an expired or used session, a frame too large, a missing event)."""
+
+    code = "ValidationException"
 
 
 class VideoTooLargeException(RekognitionError):

@@ -1,7 +1,8 @@
 """Rekognition operations: one plain function each, ``(FaceService, request) -> response``.
 
 ``OPERATIONS`` maps each AWS operation name to its function; ``VIDEO_OPERATIONS`` those of stored
-videos, which take the ``VideoJobs`` instead. ``bind_operations`` binds both for the wire layer;
+videos, which take the ``VideoJobs`` instead, and ``LIVENESS_OPERATIONS`` the Face Liveness ones,
+which take the ``LivenessSessions``. ``bind_operations`` binds them for the wire layer;
 ``bind_extension_operations`` binds the ``rekollect-extensions`` ones (face clustering, face
 pictures, the job listing, video uploads). Requests arrive validated against botocore's model,
 responses are ``dict``s in the model's output shape.
@@ -16,12 +17,14 @@ from typing import Any
 from ..clustering.jobs import ClusteringJobs
 from ..core.objects import LocalObjectSource
 from ..core.service import FaceService
+from ..liveness.sessions import LivenessSessions
 from ..video.jobs import VideoJobs
 from . import collections, detection, faces, users, video
 from .clustering import CLUSTERING_OPERATIONS
 from .crops import get_face_crops
 from .faces import DETECTED_FACE_COUNT
 from .job_listing import list_jobs
+from .liveness import LIVENESS_OPERATIONS
 from .uploads import upload_video_part
 
 Operation = Callable[[FaceService, dict[str, Any]], dict[str, Any]]
@@ -62,11 +65,14 @@ TALLIES = {DETECTED_FACE_COUNT: "Faces found by DetectFaces and IndexFaces (befo
 counter in ``GET /metrics``."""
 
 
-def bind_operations(service: FaceService, videos: VideoJobs) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    """Each operation with ``service`` (or ``videos``) bound, as the wire layer calls them."""
+def bind_operations(
+    service: FaceService, videos: VideoJobs, liveness: LivenessSessions
+) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Each operation with ``service`` (or ``videos``, or ``liveness``) bound, as the wire layer calls them."""
     return {
         **{name: partial(operation, service) for name, operation in OPERATIONS.items()},
         **{name: partial(operation, videos) for name, operation in VIDEO_OPERATIONS.items()},
+        **{name: partial(operation, liveness) for name, operation in LIVENESS_OPERATIONS.items()},
     }
 
 

@@ -9,6 +9,7 @@ Version 1: the metadata tables and index change log of ``PostgresStore`` (the sa
 ``PostgresJobStore`` (with each job's ``owner`` and ``lease_until``, and the progress of long jobs).
 
 Version 2: the ``face_crops`` table (each face's picture, kept with ``--face-crops``).
+Version 3: the Face Liveness sessions (``storage/liveness.py``).
 """
 
 _VERSION_1 = """
@@ -151,4 +152,19 @@ CREATE TABLE face_crops (
 CREATE INDEX face_crops_by_collection ON face_crops (collection_id);
 """
 
-MIGRATIONS = (_VERSION_1, _VERSION_2)
+_VERSION_3 = """
+CREATE TABLE liveness_sessions (
+    session_id TEXT PRIMARY KEY,
+    client_token TEXT,
+    settings TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    status TEXT NOT NULL,
+    started DOUBLE PRECISION,
+    challenge TEXT,
+    result TEXT
+);
+CREATE INDEX liveness_sessions_by_token ON liveness_sessions (client_token);
+CREATE INDEX liveness_sessions_by_created ON liveness_sessions (created);
+"""
+
+MIGRATIONS = (_VERSION_1, _VERSION_2, _VERSION_3)

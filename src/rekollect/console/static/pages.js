@@ -3,6 +3,7 @@
 // app.js for `context`). A new page is one import and one line here.
 import { collectionPage, collectionsPage } from "./collections.js";
 import { comparePage } from "./compare.js";
+import { livenessPage } from "./liveness.js";
 import { peoplePage } from "./people.js";
 import { tryPage } from "./try.js";
 import { videoPage } from "./video.js";
@@ -14,6 +15,7 @@ export const PAGES = [
   { name: "compare", label: "Compare", render: comparePage },
   { name: "video", label: "Video", render: videoPage },
   { name: "people", label: "People", render: peoplePage },
+  { name: "liveness", label: "Liveness", render: livenessPage },
 ];
 
 export const DEFAULT_PAGE = "collections";
