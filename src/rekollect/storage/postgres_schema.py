@@ -7,6 +7,9 @@ Version 1: the metadata tables and index change log of ``PostgresStore`` (the sa
 ``SqliteStore``, with PL/pgSQL triggers filling ``index_log`` and a statement trigger sending
 ``NOTIFY rekollect_index``), the ``secrets`` table (the pagination key), and the video job queue of
 ``PostgresJobStore`` (with each job's ``owner`` and ``lease_until``, and the progress of long jobs).
+
+Version 2: the stream processors and their latest matches (``streams.SqlStreamStore``), beside the
+job queue that runs them.
 """
 
 _VERSION_1 = """
@@ -140,4 +143,27 @@ CREATE TABLE job_progress (
 );
 """
 
-MIGRATIONS = (_VERSION_1,)
+_VERSION_2 = """
+CREATE TABLE stream_processors (
+    seq BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    arn TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    session_id TEXT,
+    job_id TEXT,
+    created DOUBLE PRECISION NOT NULL,
+    updated DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE stream_matches (
+    seq BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX stream_matches_by_name ON stream_matches (name, seq);
+"""
+
+MIGRATIONS = (_VERSION_1, _VERSION_2)
