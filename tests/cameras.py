@@ -136,7 +136,7 @@ def key_frames(video: Path) -> tuple[list[float], float]:
     return times, float((last.pts - start + last.duration) * stream.time_base)
 
 
-def clip_phase(records: list[dict], video: Path, tolerance: float = 0.03) -> float:
+def clip_phase(records: list[dict], video: Path, tolerance: float = 0.1) -> float:
     """The producer time (Unix seconds) at which the camera showed ``video``'s first frame, found
     from the records' fragments: each fragment but the connection's first starts at a key frame
     (``streams.camera``), and the spacing of ``video``'s key frames pins down where the loop starts.
