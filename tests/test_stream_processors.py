@@ -7,7 +7,7 @@ start, in profile, then frontal from about 2.8 s to 7.1 s, then the audience); e
 starts at the clip's first frame. Lin-Manuel Miranda is indexed from his photo. Checked: his face
 is matched with frame timestamps that fit the clip (where a stored-video face search of the same clip
 finds him), records also land in S3 objects, the webhook and the latest matches, status changes
-are published to SNS; stopping, ``MaxDurationInSeconds``, a camera outage, regions of interest; and
+are published to SNS, and the console's Live streams page shows them; stopping, ``MaxDurationInSeconds``, a camera outage, regions of interest; and
 AWS's errors (or ``FAILED`` with a message) for bad requests, unknown collections, unreachable
 cameras, missing output streams and a collection deleted under a running processor. Every wait is
 for a condition, with a deadline.
@@ -38,7 +38,9 @@ from cameras import (
     matched,
     require_camera,
 )
+from playwright.sync_api import expect
 from support import MotoServer, ServerProcess, free_port, image_bytes
+from test_console import browser, page, screenshot  # noqa: F401 - the console tests' fixtures
 
 from rekollect.wire.service_model import DATA_PATH
 
@@ -497,3 +499,20 @@ def test_deleting_the_collection_fails_a_running_processor(rekognition, aws):
         rekognition.start_stream_processor(Name="short-lived")
     assert code(caught) == "ResourceNotFoundException"
     rekognition.delete_stream_processor(Name="short-lived")
+
+
+def test_the_console_lists_processors_with_their_latest_matches(server, rekognition, aws, page):  # noqa: F811
+    output, _ = kinesis_output(aws, "console")
+    create(rekognition, "console-door", output)
+    rekognition.start_stream_processor(Name="console-door")
+    page.goto(f"{server.url}/console/#/streams")
+    article = page.locator('article.stream[data-name="console-door"]')
+    expect(article.locator(".status")).to_have_text("RUNNING", timeout=60_000)
+    rows = article.locator("table.matches tbody tr")
+    expect(rows.first.locator("td").nth(1)).to_have_text("lin", timeout=60_000)
+    expect(rows).to_have_count(8, timeout=60_000)  # as many as the page shows
+    expect(article).to_contain_text("Video stream hamilton · collection hamilton · threshold 80")
+    screenshot(page, "streams")
+    article.get_by_role("button", name="Stop").click()
+    expect(article.locator(".status")).to_have_text("STOPPED", timeout=30_000)
+    rekognition.delete_stream_processor(Name="console-door")

@@ -3,10 +3,11 @@ import { storeKeys, storedKeys } from "./api.js";
 import { collectionPage, collectionsPage } from "./collections.js";
 import { comparePage } from "./compare.js";
 import { peoplePage } from "./people.js";
+import { streamsPage } from "./streams.js";
 import { tryPage } from "./try.js";
 import { videoPage } from "./video.js";
 
-const PAGES = { collections: collectionsPage, collection: collectionPage, try: tryPage, compare: comparePage, video: videoPage, people: peoplePage };
+const PAGES = { collections: collectionsPage, collection: collectionPage, try: tryPage, compare: comparePage, video: videoPage, people: peoplePage, streams: streamsPage };
 const main = document.getElementById("page");
 const error = document.getElementById("error");
 const keys = document.getElementById("keys");
