@@ -1,21 +1,28 @@
 """The parts of stream processors that need no camera: the sources file, regions of interest, the
-ordered senders with failing destinations, object writing, and embedding reuse along tracks."""
+ordered senders with failing destinations, object writing, embedding reuse along tracks, and the
+policy resources of the stream processor operations."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from rekollect.errors import InvalidParameterException
+from rekollect.errors import AccessDeniedException, InvalidParameterException
+from rekollect.security.conditions import RequestContext
+from rekollect.security.credentials import Credential
+from rekollect.security.guard import Caller, RequestGuard
+from rekollect.security.policy import Policy
 from rekollect.startup import StartupRefused
 from rekollect.streams import outputs
 from rekollect.streams.outputs import LocalObjectWriter, ObjectOutput, OutputError, Outputs, OutRecord, Sender
 from rekollect.streams.regions import kept, region_polygon, share_inside
 from rekollect.streams.sources import StreamSources, parse_sources, redacted, video_stream_arn
 from rekollect.video.reuse import EmbeddingReuse
+from rekollect.wire.sigv4 import Signer
 
 ARN = "arn:aws:kinesisvideo:us-east-1:123456789012:stream/front-door/1700000000000"
 
@@ -210,3 +217,29 @@ def test_a_track_reuses_its_embedding_until_the_face_gets_better_or_changes():
     reuse.embeddings(2000, other, [box], [0.5], embed)  # seen again after more than max_gap_ms: a new track
     assert embedded[-1] == [0]
     assert (reuse.embedded, reuse.faces) == (4, 5)
+
+
+def test_policies_name_the_stream_processor_and_the_collection_it_searches():
+    prefix = "arn:aws:rekognition:us-east-1:000000000000:"
+    policy = Policy.parse(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "rekognition:*",
+                    "Resource": [f"{prefix}streamprocessor/door-*", f"{prefix}collection/staff"],
+                }
+            ]
+        }
+    )
+    guard = RequestGuard({"AKID": Credential("AKID", "secret", policy)}, prefix, "us-east-1")
+    caller = Caller(Signer("AKID", "us-east-1"), RequestContext(None, False, dt.datetime.now(dt.UTC)))
+    settings = {"FaceSearch": {"CollectionId": "staff"}}
+    guard.authorize(caller, "CreateStreamProcessor", {"Name": "door-1", "Settings": settings})
+    guard.authorize(caller, "StartStreamProcessor", {"Name": "door-1"})
+    with pytest.raises(AccessDeniedException, match="streamprocessor/lab"):
+        guard.authorize(caller, "StartStreamProcessor", {"Name": "lab"})
+    with pytest.raises(AccessDeniedException, match="collection/secret"):  # allowed on the processor only
+        guard.authorize(
+            caller, "CreateStreamProcessor", {"Name": "door-2", "Settings": {"FaceSearch": {"CollectionId": "secret"}}}
+        )

@@ -53,6 +53,9 @@ from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 
+_CLIENTS = threading.Lock()
+"""Held while a boto3 client is made: the default session is not safe to make clients from several threads."""
+
 MAX_PENDING = 3000
 """Records that may wait for one destination (10 minutes of one processor at 5 frames a second)."""
 MAX_BATCH_RECORDS = 500
@@ -112,12 +115,13 @@ class KinesisOutput:
         self.stream_name = parts[5].partition("/")[2]
         self.partition_key = partition_key
         self.described = f"the Kinesis data stream {stream_arn}"
-        self._client = boto3.client(
-            "kinesis",
-            endpoint_url=endpoint_url,
-            region_name=parts[3],
-            config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=_TIMEOUT),
-        )
+        with _CLIENTS:
+            self._client = boto3.client(
+                "kinesis",
+                endpoint_url=endpoint_url,
+                region_name=parts[3],
+                config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=_TIMEOUT),
+            )
 
     def deliver(self, records: Sequence[OutRecord]) -> list[bool]:
         try:

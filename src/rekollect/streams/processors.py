@@ -16,7 +16,7 @@ claimed by other workers once their leases run out, and go on (same ``SessionId`
 UpdateStreamProcessor applies at once, so ``UPDATING`` is never seen.
 
 A status change (``RUNNING``, ``STOPPED``, ``FAILED``) is published to the processor's
-``NotificationChannel.SNSTopicArn`` as the JSON ``status_message`` writes (AWS documents only label
+``NotificationChannel.SNSTopicArn`` as the JSON ``status_notification`` writes (AWS documents only label
 detection's session summary, so this shape is Rekollect's, in the style of the video jobs'
 completion message).
 """
@@ -58,7 +58,7 @@ STREAM_API = "StartStreamProcessor"
 """The kind of job (``api``) of a stream processor's session in the job queue."""
 
 
-def status_message(record: StreamProcessorRecord, status: str, message: str | None) -> dict[str, Any]:
+def status_notification(record: StreamProcessorRecord, status: str, message: str | None) -> dict[str, Any]:
     """The notification of a status change: ``StreamProcessorArn``, ``Name``, ``SessionId``, ``Status``,
     ``Message`` (the ``StatusMessage``, empty when none) and ``Timestamp`` (Unix milliseconds)."""
     return {
@@ -225,7 +225,7 @@ class StreamProcessors:
     def _notify(self, record: StreamProcessorRecord, status: str, message: str | None) -> None:
         channel = record.settings.get("NotificationChannel")
         if channel:
-            body = json.dumps(status_message(record, status, message))
+            body = json.dumps(status_notification(record, status, message))
             self.notifier.publish(channel["SNSTopicArn"], body, f"the status of stream processor {record.name}")
 
     def _run(self, job: JobRecord, owner: str) -> None:

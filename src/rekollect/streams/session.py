@@ -208,6 +208,8 @@ class Session:
                 next_control = time.monotonic() + CONTROL_SECONDS
             frame = source.next_frame(timeout=max(0.0, next_control - time.monotonic()))
             if frame is None:
+                if source.failure:
+                    raise Failed(source.failure)
                 continue
             if self._status == STARTING:
                 self._set_status(RUNNING, None)
