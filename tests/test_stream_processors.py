@@ -21,9 +21,11 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import av
 import boto3
 import pytest
 from botocore.exceptions import ClientError
@@ -66,6 +68,11 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
+class _Files(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def aws() -> Iterator[MotoServer]:
     server = MotoServer().start()
@@ -95,7 +102,25 @@ def root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(root, aws, camera, webhook) -> Iterator[ServerProcess]:
+def http_video(root) -> Iterator[str]:
+    """The clip served over HTTP (a file a camera-less user might point a processor at), its index
+    first ("faststart"): Python's file server does not answer the range requests that reading an MP4
+    with its index at the end takes."""
+    (root / "www").mkdir()
+    with av.open(str(CLIP)) as source, av.open(str(root / "www" / "clip.mp4"), "w", options={"movflags": "faststart"}) as copy:
+        video = copy.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = video
+                copy.mux(packet)
+    files = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Files, directory=str(root / "www")))
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{files.server_address[1]}/clip.mp4"
+    files.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(root, aws, camera, webhook, http_video) -> Iterator[ServerProcess]:
     (root / "buckets" / "videos").mkdir(parents=True)
     (root / "buckets" / "records").mkdir()
     shutil.copyfile(CLIP, root / "buckets" / "videos" / "clip.mp4")
@@ -104,6 +129,8 @@ def server(root, aws, camera, webhook) -> Iterator[ServerProcess]:
         "# the test camera, and one nobody listens for\n"
         f"hamilton = {camera.url()}\n"
         f"nowhere = rtsp://127.0.0.1:{free_port()}/gone\n"
+        f"recorded = {CLIP.resolve().as_uri()}\n"
+        f"downloaded = {http_video}\n"
     )
     process = ServerProcess(
         root / "data",
@@ -436,6 +463,25 @@ def test_a_camera_outage_ends_with_the_processor_running_again(rekognition, aws,
     rekognition.stop_stream_processor(Name="outage")
     wait_status(rekognition, "outage", {"STOPPED"})
     rekognition.delete_stream_processor(Name="outage")
+
+
+def test_files_and_http_videos_play_like_cameras(rekognition, aws):
+    readers = {}
+    for stream in ("recorded", "downloaded"):
+        output, readers[stream] = kinesis_output(aws, stream)
+        create(rekognition, stream, output, stream=stream)
+        rekognition.start_stream_processor(Name=stream)
+    started = time.time()
+    for stream, reader in readers.items():
+        records = reader.read_until(
+            lambda records: bool(records) and frame_time(records[-1]) - frame_time(records[0]) > 4, 60, stream
+        )
+        assert time.time() - started > 4 - 0.5, "read faster than it plays"
+        assert any(matched(record, "lin") for record in records)
+    for stream in readers:
+        rekognition.stop_stream_processor(Name=stream)
+        wait_status(rekognition, stream, {"STOPPED"})
+        rekognition.delete_stream_processor(Name=stream)
 
 
 def test_regions_of_interest_keep_only_the_faces_inside(rekognition, aws):

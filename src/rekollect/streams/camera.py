@@ -7,8 +7,8 @@ frame codecs need them all) and keeps the first frame of every ``1 / rate`` seco
 own clock, converted to RGB. Only the newest sampled frame waits for analysis: when analysis is
 slower than the sampling rate, older frames are skipped, so a record is never more than one
 analysis behind the camera (AWS: "Amazon Rekognition Video doesn't analyze every frame"). A source
-that delivers frames faster than its clock (a file) is paced to its clock, so a file plays like a
-camera.
+with a known duration (a file, local or over HTTP) is paced to its clock, so it plays like a camera;
+a live one (no duration: RTSP, MJPEG...) never waits, whatever its clock's drift.
 
 Connection. Opening a URL or reading from it gives up after ``OPEN_TIMEOUT``/``READ_TIMEOUT``
 seconds. When the first connection of a session fails ``FIRST_ATTEMPTS`` times in a row (1 s and 2 s
@@ -98,6 +98,8 @@ class LiveSource:
         self.on_state = on_state
         self.must_connect = must_connect
         self.failure: str | None = None
+        self.published = 0
+        """Sampled frames handed to analysis (or replaced before it took them)."""
         self.skipped = 0
         """Sampled frames replaced by a newer one before analysis took them."""
         self._stop = threading.Event()
@@ -130,43 +132,44 @@ class LiveSource:
             if self._latest is not None:
                 self.skipped += 1
             self._latest = frame
+            self.published += 1
             self._changed.notify_all()
 
     def _run(self) -> None:
         failures = 0
         delivered = False
         while not self._stop.is_set():
+            before = self.published
             try:
                 container = _open(self.url)
+                try:
+                    self._read(container)
+                finally:
+                    container.close()
+                problem = "it ended"
             except Exception as error:  # FFmpeg's errors, OSError, no video stream...
-                failures += 1
-                message = f"Cannot read the source {redacted(self.url)}: {_reason(error)}"
-                if self.must_connect and not delivered and failures >= FIRST_ATTEMPTS:
-                    with self._changed:
-                        self.failure = message
-                        self._changed.notify_all()
-                    return
-                self.on_state(f"{message}; reconnecting in {_backoff(failures):g} s")
-                self._stop.wait(_backoff(failures))
-                continue
-            try:
-                delivered = self._read(container) or delivered
-                message = f"The source {redacted(self.url)} ended"
-            except Exception as error:
-                message = f"Lost the source {redacted(self.url)}: {_reason(error)}"
-            finally:
-                container.close()
+                problem = _reason(error)
             if self._stop.is_set():
                 return
-            failures = 1
+            if self.published > before:
+                delivered, failures = True, 0
+                message = f"Lost the source {redacted(self.url)}: {problem}"
+            else:
+                message = f"Cannot read the source {redacted(self.url)}: {problem}"
+            failures += 1
+            if self.must_connect and not delivered and failures >= FIRST_ATTEMPTS:
+                with self._changed:
+                    self.failure = message
+                    self._changed.notify_all()
+                return
             log.info("%s; reconnecting", message)
             self.on_state(f"{message}; reconnecting in {_backoff(failures):g} s")
             self._stop.wait(_backoff(failures))
 
-    def _read(self, container: Any) -> bool:
-        """Decode ``container`` until it ends or the source is stopped, publishing sampled frames;
-        whether any frame was published."""
+    def _read(self, container: Any) -> None:
+        """Decode ``container`` until it ends or the source is stopped, publishing sampled frames."""
         stream = container.streams.video[0]
+        paced = container.duration is not None
         started = time.monotonic()
         first_time: float | None = None
         anchor = 0.0  # Unix time of stream time 0: ProducerTimestamp = anchor + stream time
@@ -174,7 +177,6 @@ class LiveSource:
         by_arrival = False
         last_interval = -1
         fragment: tuple[str, float, float, float] | None = None  # number, server ts, producer ts, stream time
-        published = False
         for frame in container.decode(stream):
             if self._stop.is_set():
                 break
@@ -190,7 +192,7 @@ class LiveSource:
                 self.on_state(None)
             media = seconds - first_time
             ahead = media - (time.monotonic() - started)
-            if ahead > 0:  # faster than its clock: a file
+            if paced and ahead > 0:
                 self._stop.wait(ahead)
                 now = time.time()
             if fragment is None or frame.key_frame:
@@ -204,8 +206,6 @@ class LiveSource:
             self._publish(
                 LiveFrame(DecodedImage(pixels=pixels, sha256=""), number, server, producer, media - fragment_start, now)
             )
-            published = True
-        return published
 
 
 def _open(url: str) -> Any:

@@ -156,7 +156,7 @@ class Session:
         self.deadline = None if max_duration is None else job.created + max_duration
         self._status_lock = threading.Lock()
         self._status = record.status if record.status == RUNNING else STARTING
-        self._message: str | None = None
+        self._message = record.status_message  # a worker that died may have left one: the first frame clears it
         self._matched: list[str] = []
 
     def run(self) -> None:
