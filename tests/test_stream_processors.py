@@ -380,7 +380,7 @@ def test_the_indexed_person_is_matched_at_times_that_fit_the_clip(
         stored = rekognition.get_face_search(JobId=job["JobId"])
     stored_times = sorted({person["Timestamp"] / 1000 for person in stored["Persons"]})
     matched_at = [at for at, record in zip(clip_times(records), records, strict=True) if matched(record, "lin")]
-    assert sum(FRONTAL[0] <= at <= FRONTAL[1] for at in matched_at) >= 5, matched_at
+    assert sum(FRONTAL[0] <= at <= FRONTAL[1] for at in matched_at) >= 3, matched_at
     misplaced = [at for at in matched_at if min(abs(at - when) for when in stored_times) > 0.5]
     assert not misplaced, (misplaced, stored_times)
     assert not [at for at in matched_at if at > 7.3], "the audience shot matched him"
