@@ -163,18 +163,20 @@ def update_stream_processor(streams: StreamProcessors, request: dict[str, Any]) 
         raise InvalidParameterException("ConnectedHomeMinConfidence applies to label detection stream processors")
     if "RegionsOfInterest" in deleted and "RegionsOfInterestForUpdate" in request:
         raise InvalidParameterException("RegionsOfInterest cannot be both updated and deleted")
-    settings = dict(streams.get(request["Name"]).settings)
-    if "RegionsOfInterest" in deleted:
-        settings.pop("RegionsOfInterest", None)
-    if "RegionsOfInterestForUpdate" in request:
-        regions = _regions(request["RegionsOfInterestForUpdate"], "RegionsOfInterestForUpdate")
-        if regions:
-            settings["RegionsOfInterest"] = regions
-        else:
+    regions = request.get("RegionsOfInterestForUpdate")
+    if regions is not None:
+        _regions(regions, "RegionsOfInterestForUpdate")
+
+    def change(settings: dict[str, Any]) -> dict[str, Any]:
+        if "RegionsOfInterest" in deleted or regions == []:
             settings.pop("RegionsOfInterest", None)
-    if "DataSharingPreferenceForUpdate" in request:
-        settings["DataSharingPreference"] = request["DataSharingPreferenceForUpdate"]
-    streams.update(request["Name"], settings)
+        elif regions:
+            settings["RegionsOfInterest"] = regions
+        if "DataSharingPreferenceForUpdate" in request:
+            settings["DataSharingPreference"] = request["DataSharingPreferenceForUpdate"]
+        return settings
+
+    streams.update(request["Name"], change)
     return {}
 
 

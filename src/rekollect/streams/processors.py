@@ -191,11 +191,11 @@ class StreamProcessors:
         if stopped:
             self._notify(self.get(name), STOPPED, None)
 
-    def update(self, name: str, settings: dict[str, Any]) -> None:
-        """Replace the processor's settings (checked by the caller)."""
+    def update(self, name: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Replace the processor's settings by ``change(settings)`` (checked by the caller), in one transaction."""
         with self.store.atomic():
-            self._in(name, (STOPPED, FAILED), "updated")
-            self.store.set_settings(name, settings)
+            record = self._in(name, (STOPPED, FAILED), "updated")
+            self.store.set_settings(name, change(dict(record.settings)))
 
     def delete(self, name: str) -> None:
         """Delete a processor that is not running."""
