@@ -29,6 +29,8 @@ from rekollect.storage.postgres_jobs import PostgresJobStore
 from rekollect.storage.postgres_schema import MIGRATIONS
 from rekollect.storage.sqlite import SqliteStore
 from rekollect.storage.sqlite_jobs import SqliteJobStore
+from rekollect.storage.streams import FAILED as PROCESSOR_FAILED
+from rekollect.storage.streams import RUNNING, STARTING, STOPPED, SqlStreamStore, StreamProcessorRecord
 from rekollect.video.jobs import VIDEO_APIS as VIDEO
 
 
@@ -322,3 +324,55 @@ def test_requests_while_the_database_is_down_get_a_clear_error(database, postgre
         except InternalServerError:
             assert time.monotonic() < deadline, "the pool did not reconnect"
             time.sleep(0.5)
+
+
+def _exercise_streams(jobs) -> list:
+    """The same calls on ``SqlStreamStore`` over a job store of either database; what they return
+    (times left out: they are the clock's)."""
+    store = SqlStreamStore(jobs)
+
+    def described(record: StreamProcessorRecord | None) -> tuple | None:
+        if record is None:
+            return None
+        return record.name, record.arn, record.settings, record.status, record.status_message, record.session_id, record.job_id, record.tags
+
+    def shown(job: JobRecord | None) -> tuple | None:
+        return None if job is None else (job.job_id, job.api, job.request, job.status, job.status_message)
+
+    settings = {"Settings": {"FaceSearch": {"CollectionId": "c", "FaceMatchThreshold": 80.0}}}
+    results: list = [
+        store.create(StreamProcessorRecord("door", "arn:door", settings, STOPPED, tags={"site": "north"})),
+        store.create(StreamProcessorRecord("door", "arn:other", {}, STOPPED)),
+        store.create(StreamProcessorRecord("lab", "arn:lab", settings, STOPPED)),
+    ]
+    page = store.list(None, 1)
+    results += [[described(item) for item in page.items], [described(item) for item in store.list(page.cursor, 5).items]]
+    with store.atomic():
+        store.start_session("door", JobRecord("sj", "StartStreamProcessor", None, {"Name": "door", "SessionId": "s1"}, IN_PROGRESS, created=1.0))
+    results += [described(store.get("door")), shown(jobs.get("sj"))]
+    results += [
+        store.set_session_status("door", "s0", RUNNING, None, (STARTING,)),  # another session's: ignored
+        store.set_session_status("door", "s1", RUNNING, "reconnecting", (STARTING,)),
+        store.set_session_status("door", "s1", RUNNING, None, (STARTING,)),  # no longer STARTING
+        described(store.get("door")),
+    ]
+    results += [jobs.holds("sj", "w"), jobs.cancel("sj", SUCCEEDED), shown(jobs.get("sj"))]
+    with store.atomic():
+        store.start_session("lab", JobRecord("sk", "StartStreamProcessor", None, {"Name": "lab", "SessionId": "s2"}, IN_PROGRESS, created=2.0))
+    results += [shown(jobs.claim("w", 30, ("StartStreamProcessor",))), jobs.holds("sk", "w"), jobs.cancel("sk", SUCCEEDED)]
+    store.add_matches("door", "s1", [f'{{"n": {n}}}' for n in range(4)], 3)
+    store.add_matches("door", "s1", ['{"n": 4}'], 3)
+    store.add_matches("lab", "s2", ['{"n": 9}'], 3)
+    results += [store.matches("door", 10), store.matches("door", 1)]
+    store.set_settings("door", {"changed": True})
+    store.set_tags("door", {})
+    store.set_status("door", PROCESSOR_FAILED, "it failed")
+    results += [described(store.get("door"))]
+    store.delete("door")
+    results += [described(store.get("door")), store.matches("door", 10), store.matches("lab", 10)]
+    return [repr(result) for result in results]
+
+
+def test_postgres_stream_store_answers_as_sqlite_does(database, tmp_path):
+    PostgresStore(database)  # migrates
+    assert _exercise_streams(PostgresJobStore(database)) == _exercise_streams(SqliteJobStore(tmp_path / "jobs.sqlite3"))

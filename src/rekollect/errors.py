@@ -86,6 +86,13 @@ class ResourceAlreadyExistsException(RekognitionError):
     code = "ResourceAlreadyExistsException"
 
 
+class ResourceInUseException(RekognitionError):
+    """AWS ``ResourceInUseException``: the resource is in a state the request cannot act on (a stream
+    processor that is running, or not running)."""
+
+    code = "ResourceInUseException"
+
+
 class ResourceNotFoundException(RekognitionError):
     """AWS ``ResourceNotFoundException``."""
 

@@ -35,6 +35,7 @@ from .health import health_route
 from .index.tiered import TieredIndex
 from .liveness.sessions import STREAM_SECONDS, LivenessSessions
 from .operations import TALLIES, bind_extension_operations, bind_operations
+from .operations.stream_processors import record_of as stream_record_of
 from .operations.video import result_of as video_result_of
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
@@ -47,6 +48,10 @@ from .storage.postgres_jobs import PostgresJobStore
 from .storage.snapshot_mirror import SnapshotMirror
 from .storage.sqlite import SqliteStore
 from .storage.sqlite_jobs import SqliteJobStore
+from .storage.streams import SqlStreamStore
+from .streams.outputs import LocalObjectWriter, ObjectWriter, S3ObjectWriter
+from .streams.processors import StreamProcessors
+from .streams.sources import StreamSources
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.calibrated_pack import CalibratedFaceAnalyzer
@@ -66,10 +71,12 @@ T = TypeVar("T")
 
 @dataclass
 class Stores:
-    """Where a node keeps its state: metadata, video jobs, and the pagination key."""
+    """Where a node keeps its state: metadata, jobs (video, clustering, stream processor sessions),
+    stream processors, and the pagination key."""
 
     metadata: MetadataStore
     jobs: JobStore
+    streams: SqlStreamStore
     tokens: TokenSigner
     follow_changes: Callable[[Callable[[], None], threading.Event], None] | None = None
     """Runs a callback at each change-log commit until the event is set (PostgreSQL only)."""
@@ -81,12 +88,19 @@ def open_stores(settings: Settings) -> Stores:
     if settings.database_url:
         database = PostgresDatabase(settings.database_url, max_connections=max(8, 2 * available_cores()))
         store = PostgresStore(database)
+        jobs = PostgresJobStore(database)
         return Stores(
-            store, PostgresJobStore(database), TokenSigner(store.secret("pagination", KEY_BYTES)), store.follow_changes
+            store,
+            jobs,
+            SqlStreamStore(jobs),
+            TokenSigner(store.secret("pagination", KEY_BYTES)),
+            store.follow_changes,
         )
+    sqlite_jobs = SqliteJobStore(settings.jobs_path)
     return Stores(
         SqliteStore(settings.store_path),
-        SqliteJobStore(settings.jobs_path),
+        sqlite_jobs,
+        SqlStreamStore(sqlite_jobs),
         TokenSigner.for_data_dir(settings.data_dir),
     )
 
@@ -152,6 +166,31 @@ def build_jobs(settings: Settings, service: FaceService, stores: Stores) -> tupl
     return videos, clustering
 
 
+def build_streams(settings: Settings, service: FaceService, stores: Stores) -> StreamProcessors:
+    """The stream processors of ``service``, with this process's stream workers running
+    (``--stream-slots`` of them). ``StartupRefused`` when ``--stream-sources`` cannot be read."""
+    objects: ObjectWriter = (
+        S3ObjectWriter(settings.s3_endpoint_url, settings.region)
+        if settings.s3_endpoint_url
+        else LocalObjectWriter(settings.local_object_root)
+    )
+    streams = StreamProcessors(
+        service,
+        stores.streams,
+        StreamSources(settings.stream_sources),
+        Notifier(settings.sns_endpoint_url, None),
+        objects,
+        record_of=stream_record_of,
+        kinesis_endpoint_url=settings.kinesis_endpoint_url,
+        webhook_url=settings.stream_webhook_url,
+        sample_rate=settings.stream_sample_rate,
+        slots=settings.stream_slots,
+        lease_seconds=settings.job_lease_seconds,
+    )
+    streams.run_workers()
+    return streams
+
+
 def build_guard(settings: Settings) -> RequestGuard:
     """The request guard for the configured credentials (off without any)."""
     try:
@@ -188,6 +227,7 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     stores = open_stores(settings)
     service = build_service(settings, stores)
     videos, clustering = build_jobs(settings, service, stores)
+    streams = build_streams(settings, service, stores)
     stop = threading.Event()
     if stores.follow_changes is not None:
         follow = functools.partial(stores.follow_changes, service.index.sync, stop)
@@ -199,8 +239,11 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     )
     liveness = LivenessSessions(service, stores.metadata)  # type: ignore[arg-type]  # SqlStore keeps sessions
     services = [
-        (rekognition_model(), bind_operations(service, videos, liveness)),
-        (extensions_model(), bind_extension_operations(service, videos, clustering, local_objects(service))),
+        (rekognition_model(), bind_operations(service, videos, liveness, streams)),
+        (
+            extensions_model(),
+            bind_extension_operations(service, videos, clustering, local_objects(service), streams),
+        ),
     ]
     app = create_wire_app(
         services,

@@ -92,10 +92,12 @@ class RequestGuard:
         if caller is None:
             return
         key = caller.signer.access_key_id
-        resource = self.resource_of(params)
         action = f"rekognition:{operation}"
-        if not self._credentials[key].policy.allows(action, resource, caller.context):
-            raise AccessDeniedException(f"User: {key} is not authorized to perform: {action} on resource: {resource}")
+        for resource in filter(None, (self.resource_of(params), self.searched_collection(params))):
+            if not self._credentials[key].policy.allows(action, resource, caller.context):
+                raise AccessDeniedException(
+                    f"User: {key} is not authorized to perform: {action} on resource: {resource}"
+                )
 
     def chunk_chain(self, caller: Caller | None) -> ChunkChain:
         """The verifier of a stream's frame signatures, chained from ``caller``'s request signature
@@ -111,12 +113,24 @@ class RequestGuard:
         return None if caller is None else caller.signer.access_key_id
 
     def resource_of(self, params: dict[str, Any]) -> str:
-        """The ARN an operation acts on: its ``ResourceArn``, its collection's ARN, or ``*``."""
+        """The ARN an operation acts on: its ``ResourceArn``, its stream processor's ARN (the stream
+        processor operations name it by ``Name``), its collection's ARN, or ``*``."""
         if isinstance(params.get("ResourceArn"), str):
             return params["ResourceArn"]
+        if isinstance(params.get("Name"), str):
+            return f"{self._arn_prefix}streamprocessor/{params['Name']}"
         if isinstance(params.get("CollectionId"), str):
             return f"{self._arn_prefix}collection/{params['CollectionId']}"
         return "*"
+
+    def searched_collection(self, params: dict[str, Any]) -> str | None:
+        """The ARN of the collection a CreateStreamProcessor's ``Settings.FaceSearch`` names (its
+        sessions search it, so the caller must be allowed the action on it too, as IAM requires both
+        resources), or ``None``."""
+        settings = params.get("Settings")
+        face_search = settings.get("FaceSearch") if isinstance(settings, dict) else None
+        collection_id = face_search.get("CollectionId") if isinstance(face_search, dict) else None
+        return f"{self._arn_prefix}collection/{collection_id}" if isinstance(collection_id, str) else None
 
 
 def check_binding(host: str, guard: RequestGuard) -> None:

@@ -5,6 +5,7 @@ import { collectionPage, collectionsPage } from "./collections.js";
 import { comparePage } from "./compare.js";
 import { livenessPage } from "./liveness.js";
 import { peoplePage } from "./people.js";
+import { streamsPage } from "./streams.js";
 import { tryPage } from "./try.js";
 import { videoPage } from "./video.js";
 
@@ -16,6 +17,7 @@ export const PAGES = [
   { name: "video", label: "Video", render: videoPage },
   { name: "people", label: "People", render: peoplePage },
   { name: "liveness", label: "Liveness", render: livenessPage },
+  { name: "streams", label: "Live streams", render: streamsPage },
 ];
 
 export const DEFAULT_PAGE = "collections";
