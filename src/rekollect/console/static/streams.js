@@ -1,21 +1,25 @@
 // #/streams: the stream processors (ListStreamProcessors, DescribeStreamProcessor) with their status, Start and
 // Stop buttons, and each one's latest matched frames as they arrive (GetStreamProcessorMatches, a Rekollect
-// extension: the records its Kinesis data stream received that matched a face), refreshed every REFRESH_MS.
+// extension: the records its Kinesis data stream received that matched a face), refreshed every REFRESH_MS while the page is shown.
 import { EXTENSIONS, call, callAll } from "./api.js";
-import { h, table } from "./dom.js";
+import { h, put, table } from "./dom.js";
 
 const REFRESH_MS = 2000;
 const MATCHES_SHOWN = 8;
 
-export async function streamsPage(main) {
+export async function streamsPage(view, context) {
   const list = h("section", { id: "stream-processors" });
-  main.replaceChildren(
+  put(view,
     h("h2", null, "Live streams"),
     h("p", null, "Stream processors search a collection for the faces of a live camera and write one record per analysed frame to a Kinesis data stream. Below: each processor and its latest frames with a match, newest first."),
     list);
-  while (main.contains(list)) {
-    list.replaceChildren(...await processors());
+  put(list, await processors());
+  context.show();
+  while (context.current()) {
     await new Promise((resolve) => setTimeout(resolve, REFRESH_MS));
+    if (!context.current()) return;
+    const shown = await processors();
+    if (context.current()) put(list, shown);
   }
 }
 
