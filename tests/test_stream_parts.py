@@ -243,3 +243,5 @@ def test_policies_name_the_stream_processor_and_the_collection_it_searches():
         guard.authorize(
             caller, "CreateStreamProcessor", {"Name": "door-2", "Settings": {"FaceSearch": {"CollectionId": "secret"}}}
         )
+    with pytest.raises(AccessDeniedException, match=r"on resource: \*$"):  # its Name is an object key
+        guard.authorize(caller, "UploadVideoPart", {"Bucket": "videos", "Name": "door-1", "Offset": 0})

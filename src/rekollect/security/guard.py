@@ -93,7 +93,7 @@ class RequestGuard:
             return
         key = caller.signer.access_key_id
         action = f"rekognition:{operation}"
-        for resource in filter(None, (self.resource_of(params), self.searched_collection(params))):
+        for resource in filter(None, (self.resource_of(operation, params), self.searched_collection(params))):
             if not self._credentials[key].policy.allows(action, resource, caller.context):
                 raise AccessDeniedException(
                     f"User: {key} is not authorized to perform: {action} on resource: {resource}"
@@ -112,12 +112,13 @@ class RequestGuard:
         """The access key id ``caller`` signed with (verified); ``None`` in local mode."""
         return None if caller is None else caller.signer.access_key_id
 
-    def resource_of(self, params: dict[str, Any]) -> str:
-        """The ARN an operation acts on: its ``ResourceArn``, its stream processor's ARN (the stream
-        processor operations name it by ``Name``), its collection's ARN, or ``*``."""
+    def resource_of(self, operation: str, params: dict[str, Any]) -> str:
+        """The ARN ``operation`` acts on: its ``ResourceArn``, its stream processor's ARN (the stream
+        processor operations name it by ``Name``; UploadVideoPart's ``Name`` is an object key), its
+        collection's ARN, or ``*``."""
         if isinstance(params.get("ResourceArn"), str):
             return params["ResourceArn"]
-        if isinstance(params.get("Name"), str):
+        if "StreamProcessor" in operation and isinstance(params.get("Name"), str):
             return f"{self._arn_prefix}streamprocessor/{params['Name']}"
         if isinstance(params.get("CollectionId"), str):
             return f"{self._arn_prefix}collection/{params['CollectionId']}"
