@@ -20,8 +20,9 @@ from support import FACES, image_bytes
 
 from rekollect.config import Settings
 from rekollect.errors import ResourceNotFoundException
+from rekollect.liveness.sessions import LivenessSessions
 from rekollect.operations import bind_operations
-from rekollect.server import build_jobs, build_service, open_stores, shut_down
+from rekollect.server import build_jobs, build_service, build_streams, open_stores, shut_down
 from rekollect.storage.base import CollectionRecord
 from rekollect.storage.sqlite import SqliteStore
 
@@ -64,7 +65,7 @@ def service(tmp_path_factory) -> Iterator[tuple[Any, dict, DeletesDuring]]:
     videos, _ = build_jobs(settings, service, stores)
     proxy = DeletesDuring(service.store, SqliteStore(root / "data" / "rekollect.sqlite3"))
     service.store = proxy
-    yield service, bind_operations(service, videos), proxy
+    yield service, bind_operations(service, videos, LivenessSessions(service, proxy), build_streams(settings, service, stores)), proxy
     shut_down(service, threading.Event())
 
 

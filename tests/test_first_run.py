@@ -90,12 +90,14 @@ def test_keys_create_adds_a_working_key_with_its_policy(tmp_path, monkeypatch):
 
 def test_the_operations_without_a_collection_are_those_keys_name():
     """``keys create --collection`` allows these on resource ``*``: every served operation whose request
-    has neither CollectionId nor ResourceArn."""
+    names no collection, tagged resource or stream processor (CollectionId, ResourceArn, a stream
+    processor operation's Name)."""
     served = [(rekognition_model(), {**OPERATIONS, **VIDEO_OPERATIONS}), (extensions_model(), extensions_model().operation_names)]
     unscoped = {
         f"rekognition:{name}"
         for model, names in served
         for name in names
         if not {"CollectionId", "ResourceArn"} & set(model.operation_model(name).input_shape.members)
+        and "StreamProcessor" not in name
     }
     assert unscoped == set(NO_COLLECTION_ACTIONS)

@@ -25,7 +25,7 @@ from PIL import Image
 from support import ServerProcess, image_bytes
 from test_wire import post
 
-from rekollect.operations import OPERATIONS, VIDEO_OPERATIONS
+from rekollect.operations import OPERATIONS, STREAM_OPERATIONS, VIDEO_OPERATIONS
 from rekollect.wire.service_model import rekognition_model
 
 GUARDED = "fuzz-guarded"
@@ -34,7 +34,7 @@ MEMBERS = "fuzz-members"
 """The collection of ``test_every_string_member_takes_hostile_text`` (the random fuzz never names it)."""
 BUCKET = "fuzz-bucket"
 FACE_OBJECT = "face.jpg"
-OPERATION_NAMES = sorted({*OPERATIONS, *VIDEO_OPERATIONS})
+OPERATION_NAMES = sorted({*OPERATIONS, *VIDEO_OPERATIONS, *STREAM_OPERATIONS})
 ALWAYS_ALLOWED = {"SerializationException"}
 REQUESTS = Counter()
 

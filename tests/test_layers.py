@@ -15,7 +15,7 @@ LAYERS = (
     {"errors", "startup", "notices", "tallies", "addresses", "cores", "spaces", "config"},
     {"storage", "index", "vision", "wire"},
     {"core", "security"},
-    {"video", "clustering"},
+    {"video", "clustering", "liveness", "streams"},
     {"operations", "console", "backup", "gauges", "health", "tools"},
     {"server", "install"},
     {"cli", "__main__"},

@@ -28,12 +28,15 @@ from support import ServerProcess, image_bytes
 from rekollect.errors import InternalServerError, LimitExceededException, ResourceNotFoundException
 from rekollect.storage.base import CollectionRecord, FaceRecord, SavedResponse, every_item
 from rekollect.storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord, ResultRow
+from rekollect.storage.liveness import LivenessSessionRecord
 from rekollect.storage.postgres import PostgresStore
 from rekollect.storage.postgres_db import OUTAGE_WAIT, PostgresDatabase
 from rekollect.storage.postgres_jobs import PostgresJobStore
 from rekollect.storage.postgres_schema import MIGRATIONS
 from rekollect.storage.sqlite import SqliteStore
 from rekollect.storage.sqlite_jobs import SqliteJobStore
+from rekollect.storage.streams import FAILED as PROCESSOR_FAILED
+from rekollect.storage.streams import RUNNING, STARTING, STOPPED, SqlStreamStore, StreamProcessorRecord
 from rekollect.video.jobs import VIDEO_APIS as VIDEO
 
 
@@ -247,6 +250,29 @@ def test_migrations_apply_once_and_the_secret_is_shared(database, postgres):
         other.close()
 
 
+def _exercise_liveness(store) -> list[str]:
+    first = LivenessSessionRecord(
+        "00000000-0000-4000-8000-000000000001", "token", {"AuditImagesLimit": 1}, 100.0, "CREATED"
+    )
+    again = LivenessSessionRecord("00000000-0000-4000-8000-000000000002", "token", {}, 150.0, "CREATED")
+    old = LivenessSessionRecord("00000000-0000-4000-8000-000000000003", None, {}, 10.0, "CREATED")
+    results = [
+        store.add_liveness_session(old, token_after=0.0, prune_before=0.0),
+        store.add_liveness_session(first, token_after=0.0, prune_before=0.0),
+        store.add_liveness_session(again, token_after=50.0, prune_before=20.0),  # the same token: the first session
+        store.get_liveness_session(old.session_id),  # pruned
+        store.claim_liveness_session(first.session_id, 90.0, 160.0, {"kind": "light"}),
+        store.claim_liveness_session(first.session_id, 90.0, 161.0, {"kind": "light"}),  # used once
+    ]
+    store.finish_liveness_session(first.session_id, "SUCCEEDED", {"Confidence": 99.5})
+    results.append(store.get_liveness_session(first.session_id))
+    return [repr(result) for result in results]
+
+
+def test_postgres_keeps_liveness_sessions_as_sqlite_does(database, tmp_path):
+    assert _exercise_liveness(PostgresStore(database)) == _exercise_liveness(SqliteStore(tmp_path / "store.sqlite3"))
+
+
 def test_a_commit_wakes_the_follower(database):
     store = PostgresStore(database)
     woken = threading.Event()
@@ -409,3 +435,54 @@ def test_requests_in_flight_fail_within_the_wait_when_the_database_stops(postgre
     slowest = max(seconds for _, seconds, _ in failures)
     assert slowest < 2 * 3.0, f"a request waited {slowest:.1f} s: waits were queued"
 
+
+def _exercise_streams(jobs) -> list:
+    """The same calls on ``SqlStreamStore`` over a job store of either database; what they return
+    (times left out: they are the clock's)."""
+    store = SqlStreamStore(jobs)
+
+    def described(record: StreamProcessorRecord | None) -> tuple | None:
+        if record is None:
+            return None
+        return record.name, record.arn, record.settings, record.status, record.status_message, record.session_id, record.job_id, record.tags
+
+    def shown(job: JobRecord | None) -> tuple | None:
+        return None if job is None else (job.job_id, job.api, job.request, job.status, job.status_message)
+
+    settings = {"Settings": {"FaceSearch": {"CollectionId": "c", "FaceMatchThreshold": 80.0}}}
+    results: list = [
+        store.create(StreamProcessorRecord("door", "arn:door", settings, STOPPED, tags={"site": "north"})),
+        store.create(StreamProcessorRecord("door", "arn:other", {}, STOPPED)),
+        store.create(StreamProcessorRecord("lab", "arn:lab", settings, STOPPED)),
+    ]
+    page = store.list(None, 1)
+    results += [[described(item) for item in page.items], [described(item) for item in store.list(page.cursor, 5).items]]
+    with store.atomic():
+        store.start_session("door", JobRecord("sj", "StartStreamProcessor", None, {"Name": "door", "SessionId": "s1"}, IN_PROGRESS, created=1.0))
+    results += [described(store.get("door")), shown(jobs.get("sj"))]
+    results += [
+        store.set_session_status("door", "s0", RUNNING, None, (STARTING,)),  # another session's: ignored
+        store.set_session_status("door", "s1", RUNNING, "reconnecting", (STARTING,)),
+        store.set_session_status("door", "s1", RUNNING, None, (STARTING,)),  # no longer STARTING
+        described(store.get("door")),
+    ]
+    results += [jobs.holds("sj", "w"), jobs.cancel("sj", SUCCEEDED), shown(jobs.get("sj"))]
+    with store.atomic():
+        store.start_session("lab", JobRecord("sk", "StartStreamProcessor", None, {"Name": "lab", "SessionId": "s2"}, IN_PROGRESS, created=2.0))
+    results += [shown(jobs.claim("w", 30, ("StartStreamProcessor",))), jobs.holds("sk", "w"), jobs.cancel("sk", SUCCEEDED)]
+    store.add_matches("door", "s1", [f'{{"n": {n}}}' for n in range(4)], 3)
+    store.add_matches("door", "s1", ['{"n": 4}'], 3)
+    store.add_matches("lab", "s2", ['{"n": 9}'], 3)
+    results += [store.matches("door", 10), store.matches("door", 1)]
+    store.set_settings("door", {"changed": True})
+    store.set_tags("door", {})
+    store.set_status("door", PROCESSOR_FAILED, "it failed")
+    results += [described(store.get("door"))]
+    store.delete("door")
+    results += [described(store.get("door")), store.matches("door", 10), store.matches("lab", 10)]
+    return [repr(result) for result in results]
+
+
+def test_postgres_stream_store_answers_as_sqlite_does(database, tmp_path):
+    PostgresStore(database)  # migrates
+    assert _exercise_streams(PostgresJobStore(database)) == _exercise_streams(SqliteJobStore(tmp_path / "jobs.sqlite3"))

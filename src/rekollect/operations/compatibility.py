@@ -1,7 +1,7 @@
 """What of Rekognition's API this server serves, declared once, and ``docs/api-compatibility.md`` made from it.
 
 Every operation of botocore's Rekognition model is listed as served (``OPERATIONS``,
-``VIDEO_OPERATIONS``) or not. For each served operation, ``GAPS`` names the request members the
+``VIDEO_OPERATIONS``, ``LIVENESS_OPERATIONS``, ``STREAM_OPERATIONS``) or not. For each served operation, ``GAPS`` names the request members the
 server accepts but does not act on, and the response members it never sends, each with why; every
 member not named there is read or written as the API Reference documents it. Members are named by
 their path in the operation's shapes (``FaceRecords[].FaceDetail.Beard``: ``[]`` for a list's
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from botocore.model import ServiceModel, Shape
 
 from ..wire.service_model import extensions_model, rekognition_model
-from . import OPERATIONS, VIDEO_OPERATIONS
+from . import LIVENESS_OPERATIONS, OPERATIONS, STREAM_OPERATIONS, VIDEO_OPERATIONS
 
 UNMEASURED = "no model here measures it: left out rather than invented (named in the `x-rekollect-unsupported-attributes` header when asked for)"
 ORIENTATION = (
@@ -83,13 +83,25 @@ GAPS: dict[str, Gaps] = {
     ),
     "GetFaceSearch": Gaps(omitted=_unmeasured("Persons[].Person.Face")),
     "GetFaceDetection": Gaps(omitted=_unmeasured("Faces[].Face")),
+    "CreateStreamProcessor": Gaps(
+        ignored={
+            "RoleArn": "kept and returned; no role is assumed: the server writes to Kinesis, S3 and SNS with its own AWS credentials (boto3's chain)",
+            "DataSharingPreference": "kept and returned; nothing leaves the server either way",
+        }
+    ),
+    "GetFaceLivenessSessionResults": Gaps(
+        omitted={
+            "Feedback": "the checks' outcomes are not mapped to AWS's feedback codes; Confidence is the weakest check's score (README, Face Liveness)",
+            "Metadata": "the streaming client's SDK type is not recorded",
+        }
+    ),
 }
 """The gaps of each served operation that has any (the others serve every member)."""
 
 
 def served() -> list[str]:
     """The Rekognition operations this server serves, by name."""
-    return sorted({*OPERATIONS, *VIDEO_OPERATIONS})
+    return sorted({*OPERATIONS, *VIDEO_OPERATIONS, *LIVENESS_OPERATIONS, *STREAM_OPERATIONS})
 
 
 def member_shape(root: Shape, path: str) -> Shape | None:

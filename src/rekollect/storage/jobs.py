@@ -148,9 +148,11 @@ def limit_reached(max_in_progress: int) -> LimitExceededException:
     return LimitExceededException(f"There are already {max_in_progress} such jobs in progress")
 
 
-def worker_name() -> str:
-    """``<pid>@<host>``: the owner name of this process's worker."""
-    return f"{os.getpid()}@{socket.gethostname()}"
+def worker_name(slot: str | None = None) -> str:
+    """``<pid>@<host>``: the owner name of this process's worker; ``<pid>@<host>/<slot>`` for one of
+    several workers of the process (each must own its jobs alone)."""
+    name = f"{os.getpid()}@{socket.gethostname()}"
+    return name if slot is None else f"{name}/{slot}"
 
 
 class SqlJobStore(ABC):
@@ -251,6 +253,22 @@ class SqlJobStore(ABC):
                 (self.db.listed(apis), before or _NO_CURSOR, limit + 1),
             )
         return page_of([(row[0], (job_of(row[1:-1]), float(row[-1] or 0.0))) for row in rows], limit)
+
+    def holds(self, job_id: str, owner: str) -> bool:
+        """Whether ``owner`` holds ``job_id``, ``IN_PROGRESS`` (its lease was not taken over)."""
+        with self.db.connection() as db:
+            row = db.one("SELECT 1 FROM jobs WHERE job_id = ? AND owner = ? AND status = ?", (job_id, owner, IN_PROGRESS))
+        return row is not None
+
+    def cancel(self, job_id: str, status: str) -> bool:
+        """End ``job_id`` with ``status``, without results, if it is ``IN_PROGRESS`` and no worker ever
+        claimed it; whether it did (a claimed job is its worker's to finish)."""
+        with self.db.connection() as db:
+            ended = db.run(
+                f"UPDATE jobs SET status = ?, finished = {self.db.now} WHERE job_id = ? AND status = ? AND owner IS NULL",
+                (status, job_id, IN_PROGRESS),
+            )
+        return ended > 0
 
     def results(self, job_id: str, order: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         with self.db.connection() as db:

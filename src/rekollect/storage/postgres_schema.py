@@ -9,6 +9,9 @@ Version 1: the metadata tables and index change log of ``PostgresStore`` (the sa
 ``PostgresJobStore`` (with each job's ``owner`` and ``lease_until``, and the progress of long jobs).
 
 Version 2: the ``face_crops`` table (each face's picture, kept with ``--face-crops``).
+Version 3: the Face Liveness sessions (``storage/liveness.py``).
+Version 4: the stream processors and their latest matches (``streams.SqlStreamStore``), beside the
+job queue that runs them.
 """
 
 _VERSION_1 = """
@@ -151,4 +154,43 @@ CREATE TABLE face_crops (
 CREATE INDEX face_crops_by_collection ON face_crops (collection_id);
 """
 
-MIGRATIONS = (_VERSION_1, _VERSION_2)
+_VERSION_3 = """
+CREATE TABLE liveness_sessions (
+    session_id TEXT PRIMARY KEY,
+    client_token TEXT,
+    settings TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    status TEXT NOT NULL,
+    started DOUBLE PRECISION,
+    challenge TEXT,
+    result TEXT
+);
+CREATE INDEX liveness_sessions_by_token ON liveness_sessions (client_token);
+CREATE INDEX liveness_sessions_by_created ON liveness_sessions (created);
+"""
+
+_VERSION_4 = """
+CREATE TABLE stream_processors (
+    seq BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    arn TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    session_id TEXT,
+    job_id TEXT,
+    created DOUBLE PRECISION NOT NULL,
+    updated DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE stream_matches (
+    seq BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX stream_matches_by_name ON stream_matches (name, seq);
+"""
+
+MIGRATIONS = (_VERSION_1, _VERSION_2, _VERSION_3, _VERSION_4)
+

@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import ResourceNotFoundException
 from ..spaces import space
 from .base import CollectionRecord, FaceRecord, IndexChange, Page, SavedResponse, UserRecord
+from .liveness import LivenessRows
 from .rows import (
     FACE_COLUMNS,
     USER_COLUMNS,
@@ -119,8 +120,9 @@ class SqlDatabase(Protocol):
         ...
 
 
-class SqlStore:
-    """``MetadataStore`` on the tables of ``sqlite.py`` / ``postgres_schema.py`` through ``db``."""
+class SqlStore(LivenessRows):
+    """``MetadataStore`` on the tables of ``sqlite.py`` / ``postgres_schema.py`` through ``db``
+    (with the Face Liveness sessions of ``LivenessRows``)."""
 
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db

@@ -11,7 +11,7 @@ Every write inside a collection checks, in its own transaction, that the collect
 process, would otherwise leave rows of a deleted collection behind, to reappear in a collection
 later created with the same id. Schema version 1 (``PRAGMA user_version``) removes such rows left
 by earlier releases; version 2 adds the ``face_crops`` table (the faces' pictures, kept with
-``--face-crops``).
+``--face-crops``), version 3 the Face Liveness sessions.
 """
 
 from __future__ import annotations
@@ -115,6 +115,19 @@ _SCOPE_COLLECTION = "substr(scope, instr(scope, char(10)) + 1)"
 """The collection of an idempotency scope (``<Operation>\\n<CollectionId>``)."""
 
 
+_LIVENESS_SESSIONS = """
+CREATE TABLE IF NOT EXISTS liveness_sessions (
+    session_id TEXT PRIMARY KEY,
+    client_token TEXT,
+    settings TEXT NOT NULL,
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    started REAL,
+    challenge TEXT,
+    result TEXT
+)"""
+
+
 def _migrate(db: Statements) -> None:
     """Bring the schema to the current version (``PRAGMA user_version``), inside one transaction.
 
@@ -122,12 +135,18 @@ def _migrate(db: Statements) -> None:
     index spaces (those rows were never logged as deleted, so an index could still hold them).
     Version 2: the ``face_crops`` table, which the schema run at every opening has just made (as it
     makes every missing table); the version records that a release with it wrote this file.
+    Version 3: the Face Liveness sessions (``storage/liveness.py``).
     """
     version = db.one("PRAGMA user_version")[0]
     if version < 1:
         _remove_orphans(db)
     if version < 2:
         db.run("PRAGMA user_version = 2")
+    if version < 3:
+        db.run(_LIVENESS_SESSIONS)
+        db.run("CREATE INDEX IF NOT EXISTS liveness_sessions_by_token ON liveness_sessions (client_token)")
+        db.run("CREATE INDEX IF NOT EXISTS liveness_sessions_by_created ON liveness_sessions (created)")
+        db.run("PRAGMA user_version = 3")
 
 
 def _remove_orphans(db: Statements) -> None:

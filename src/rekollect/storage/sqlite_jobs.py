@@ -5,7 +5,9 @@ What is SQLite's own is here: the tables, their migrations, and claims. The work
 of one machine, so besides an expired lease, a job whose owner process no longer exists is free at
 once: a restarted server resumes its jobs without waiting for their leases. Schema version 1
 (``PRAGMA user_version``) adds the owner and lease columns to files written by earlier releases;
-their jobs ``IN_PROGRESS`` have no owner and are claimed like new ones.
+their jobs ``IN_PROGRESS`` have no owner and are claimed like new ones. Version 2 adds the stream
+processor tables (``streams.SqlStreamStore``). An owner may name a worker slot of its process
+(``<pid>@<host>/<slot>``, ``jobs.worker_name``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,31 @@ CREATE TABLE IF NOT EXISTS job_progress (
 """
 
 
+_STREAM_TABLES = (
+    """CREATE TABLE IF NOT EXISTS stream_processors (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        arn TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_message TEXT,
+        session_id TEXT,
+        job_id TEXT,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS stream_matches (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        record TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS stream_matches_by_name ON stream_matches (name, seq)",
+)
+"""Schema version 2: the stream processors and their latest matches (``streams.SqlStreamStore``)."""
+
+
 class SqliteJobStore(SqlJobStore):
     """``JobStore`` in the SQLite file ``path`` (created, or migrated to the current schema)."""
 
@@ -61,6 +88,10 @@ class SqliteJobStore(SqlJobStore):
                 db.run("ALTER TABLE jobs ADD COLUMN owner TEXT")
                 db.run("ALTER TABLE jobs ADD COLUMN lease_until REAL")
                 db.run("PRAGMA user_version = 1")
+            if db.one("PRAGMA user_version")[0] < 2:
+                for statement in _STREAM_TABLES:
+                    db.run(statement)
+                db.run("PRAGMA user_version = 2")
         super().__init__(database)
 
     def close(self) -> None:
@@ -97,8 +128,9 @@ class SqliteJobStore(SqlJobStore):
 
 
 def _alive(owner: str) -> bool:
-    """Whether ``owner`` (``<pid>@<host>``, a process of this machine) still runs."""
-    pid, _, host = owner.partition("@")
+    """Whether ``owner`` (``<pid>@<host>``, or ``<pid>@<host>/<slot>``: a process of this machine) still runs."""
+    pid, _, place = owner.partition("@")
+    host = place.partition("/")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return True  # not ours to judge: wait for its lease
     try:

@@ -7,10 +7,12 @@ default attributes only, as GetFaceSearch documents. Face detection (GetFaceDete
 every face of every sampled frame with the requested attributes. Each face is a ``FaceSeen`` (what
 was measured, not yet in the API's shape: ``operations.video.result_of`` writes it).
 
-The face models' work on a frame (detection, embeddings, attributes) runs on ``threads`` frames at
-once (``parallel.analysed_in_order``); linking faces into persons and searching the collection then take the
-frames one by one, in order. Two frames at once on two cores took the Hamilton clip's face search
-from 3.6 to 2.5 s: each network run on two threads uses the second core for only part of its time.
+The face models' work on a frame (detection and measurement; attributes) runs on ``threads`` frames
+at once (``parallel.analysed_in_order``); embedding, linking faces into persons and searching the
+collection then take the frames one by one, in order. Two frames at once on two cores took the
+Hamilton clip's face search from 3.6 to 2.5 s: each network run on two threads uses the second core
+for only part of its time. A face search embeds a face only when its track is new or its quality
+improved (``reuse.EmbeddingReuse``); the other faces of a track reuse its embedding.
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..core.face_attributes import FaceAttributes, measure_attributes
-from ..core.measurement import FaceMeasurement, measure, measure_all
+from ..core.measurement import FaceMeasurement, measure_all
 from ..core.service import FaceService
 from ..storage.base import FaceRecord
-from ..vision.analyzer import DetectedFace
 from .decode import Frame
 from .parallel import analysed_in_order
+from .reuse import EmbeddingReuse, face_quality
 from .tracker import FaceTracker
 
 MAX_MATCHES_PER_FACE = 100
@@ -63,22 +63,30 @@ def faces_searched(
         link_distance=pack.distance_at(LINK_SIMILARITY),
         overlap_distance=pack.distance_at(OVERLAP_SIMILARITY),
     )
+    reuse = EmbeddingReuse()
 
-    def analyse(frame: Frame) -> tuple[list[DetectedFace], np.ndarray]:
-        faces = pack.detect(frame.image.pixels)
-        return faces, pack.embed(frame.image.pixels, faces)
+    def analyse(frame: Frame) -> list[FaceMeasurement]:
+        return measure_all(pack.detect(frame.image.pixels), frame.image)
 
     rows = []
-    for frame, (faces, vectors) in analysed_in_order(frames, analyse, threads):
-        if not faces:
+    for frame, measured in analysed_in_order(frames, analyse, threads):
+        if not measured:
             continue
-        persons = tracker.assign(frame.timestamp, [face.box for face in faces], vectors)
-        for face, vector, person in zip(faces, vectors, persons, strict=True):
+        boxes = [face.face.box for face in measured]
+        vectors = reuse.embeddings(
+            frame.timestamp,
+            frame.image.pixels,
+            boxes,
+            [face_quality(face) for face in measured],
+            lambda wanted, frame=frame, measured=measured: pack.embed(
+                frame.image.pixels, [measured[index].face for index in wanted]
+            ),
+        )
+        persons = tracker.assign(frame.timestamp, boxes, vectors)
+        for face, vector, person in zip(measured, vectors, persons, strict=True):
             matches = service.search_faces(collection, vector, MAX_MATCHES_PER_FACE, threshold)
-            if not matches:
-                continue
-            measured = measure(face, frame.image)
-            rows.append(FaceSeen(frame.timestamp, measured, FaceAttributes(), person, tuple(matches)))
+            if matches:
+                rows.append(FaceSeen(frame.timestamp, face, FaceAttributes(), person, tuple(matches)))
     return rows
 
 

@@ -58,11 +58,7 @@ class Notifier:
         body = json.dumps(completion_message(job))
         channel = job.request.get("NotificationChannel")
         if channel:
-            topic = channel["SNSTopicArn"]
-            try:
-                self._sns(topic.split(":")[3]).publish(TopicArn=topic, Message=body)
-            except Exception:
-                log.exception("could not publish the completion of job %s to %s", job.job_id, topic)
+            self.publish(channel["SNSTopicArn"], body, f"the completion of job {job.job_id}")
         if self.webhook_url:
             request = urllib.request.Request(
                 self.webhook_url, data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
@@ -72,6 +68,14 @@ class Notifier:
                     response.read()
             except Exception:
                 log.exception("could not post the completion of job %s to %s", job.job_id, self.webhook_url)
+
+    def publish(self, topic: str, body: str, what: str) -> None:
+        """Publish ``body`` to the SNS topic ``topic`` (its region from the ARN); a failure is logged
+        (naming ``what`` was being published), never raised."""
+        try:
+            self._sns(topic.split(":")[3]).publish(TopicArn=topic, Message=body)
+        except Exception:
+            log.exception("could not publish %s to %s", what, topic)
 
     def _sns(self, region: str) -> Any:
         with self._lock:

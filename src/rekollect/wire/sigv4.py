@@ -69,10 +69,14 @@ class SignedRequest:
 
 @dataclass(frozen=True)
 class Signer:
-    """Who signed a verified request: access key id and the region of its credential scope."""
+    """Who signed a verified request: access key id and the region of its credential scope; and,
+    for chaining the signatures of a stream's frames (``eventstream.verify_chunk``), the request's
+    hex signature and its credential scope ``<yyyymmdd>/<region>/<service>/aws4_request``."""
 
     access_key_id: str
     region: str
+    signature: str = ""
+    scope: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,14 +101,17 @@ def verify_request(
     max_skew: dt.timedelta,
     region: str,
     service: str,
+    required_headers: tuple[str, ...] = REQUIRED_SIGNED_HEADERS,
 ) -> Signer:
     """Check ``request``'s SigV4 signature; ``secret_for(access_key_id)`` returns the secret or ``None``.
 
     ``max_skew`` bounds the difference between ``X-Amz-Date`` and ``now`` (AWS uses 5 minutes);
     the credential scope must name ``region`` and ``service`` (the signing name, ``rekognition``).
-    Raises the ``RekognitionError`` subclasses listed in the module docstring.
+    ``required_headers`` must be among the signed headers: ``host`` and ``x-amz-target`` for the
+    JSON protocol; a WebSocket upgrade, whose URL names the operation, signs ``host`` only (as the
+    AWS SDKs pre-sign it). Raises the ``RekognitionError`` subclasses listed in the module docstring.
     """
-    claim = _claim(request)
+    claim = _claim(request, required_headers)
     secret = secret_for(claim.access_key_id)
     if secret is None:
         raise UnrecognizedClientException("The security token included in the request is invalid.")
@@ -116,10 +123,15 @@ def verify_request(
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method."
         )
-    return Signer(access_key_id=claim.access_key_id, region=claim.region)
+    return Signer(
+        access_key_id=claim.access_key_id,
+        region=claim.region,
+        signature=claim.signature,
+        scope=f"{claim.date}/{claim.region}/{claim.service}/{claim.terminator}",
+    )
 
 
-def _claim(request: SignedRequest) -> _Claim:
+def _claim(request: SignedRequest, required: tuple[str, ...]) -> _Claim:
     headers = {name.lower(): value for name, value in request.headers.items()}
     query = dict(parse_qsl(request.query, keep_blank_values=True))
     authorization = headers.get("authorization")
@@ -136,7 +148,9 @@ def _claim(request: SignedRequest) -> _Claim:
             raise IncompleteSignatureException(
                 "Authorization header requires Credential, SignedHeaders and Signature, and X-Amz-Date"
             )
-        return _build_claim(fields["Credential"], fields["SignedHeaders"], fields["Signature"], timestamp, False, None)
+        return _build_claim(
+            fields["Credential"], fields["SignedHeaders"], fields["Signature"], timestamp, False, None, required
+        )
     if "X-Amz-Signature" in query:
         if query.get("X-Amz-Algorithm") != ALGORITHM:
             raise IncompleteSignatureException("X-Amz-Algorithm must be AWS4-HMAC-SHA256")
@@ -153,12 +167,19 @@ def _claim(request: SignedRequest) -> _Claim:
             query.get("X-Amz-Date", ""),
             True,
             expires,
+            required,
         )
     raise MissingAuthenticationTokenException("Missing Authentication Token")
 
 
 def _build_claim(
-    credential: str, signed_headers: str, signature: str, timestamp: str, query_form: bool, expires: int | None
+    credential: str,
+    signed_headers: str,
+    signature: str,
+    timestamp: str,
+    query_form: bool,
+    expires: int | None,
+    required: tuple[str, ...],
 ) -> _Claim:
     parts = credential.split("/")
     if len(parts) != 5 or not all(parts):
@@ -166,10 +187,10 @@ def _build_claim(
             f"Credential must be <key>/<date>/<region>/<service>/{SCOPE_TERMINATOR}: {credential!r}"
         )
     names = [name.strip().lower() for name in signed_headers.split(";") if name.strip()]
-    unsigned = [name for name in REQUIRED_SIGNED_HEADERS if name not in names]
+    unsigned = [name for name in required if name not in names]
     if unsigned:
         raise IncompleteSignatureException(
-            f"SignedHeaders must include {' and '.join(REQUIRED_SIGNED_HEADERS)}; missing: {', '.join(unsigned)}"
+            f"SignedHeaders must include {' and '.join(required)}; missing: {', '.join(unsigned)}"
         )
     return _Claim(
         access_key_id=parts[0],

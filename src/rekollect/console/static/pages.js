@@ -3,7 +3,9 @@
 // app.js for `context`). A new page is one import and one line here.
 import { collectionPage, collectionsPage } from "./collections.js";
 import { comparePage } from "./compare.js";
+import { livenessPage } from "./liveness.js";
 import { peoplePage } from "./people.js";
+import { streamsPage } from "./streams.js";
 import { tryPage } from "./try.js";
 import { videoPage } from "./video.js";
 
@@ -14,6 +16,8 @@ export const PAGES = [
   { name: "compare", label: "Compare", render: comparePage },
   { name: "video", label: "Video", render: videoPage },
   { name: "people", label: "People", render: peoplePage },
+  { name: "liveness", label: "Liveness", render: livenessPage },
+  { name: "streams", label: "Live streams", render: streamsPage },
 ];
 
 export const DEFAULT_PAGE = "collections";

