@@ -14,6 +14,7 @@ import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -200,14 +201,13 @@ def test_the_api_stores_no_vector_its_face_model_would_not_produce(tmp_path, mon
     (InternalServerError), and a quarantined face cannot join a user (FACE_NOT_FOUND)."""
     from rekollect.config import Settings
     from rekollect.errors import InternalServerError
-    from rekollect.operations import bind_operations
-    from rekollect.server import build_jobs, build_service, open_stores, shut_down
+    from rekollect.operations import OPERATIONS
+    from rekollect.server import build_service, open_stores, shut_down
 
     settings = Settings(data_dir=tmp_path / "data")
     stores = open_stores(settings)
     service = build_service(settings, stores)
-    videos, _ = build_jobs(settings, service, stores)
-    call = bind_operations(service, videos)
+    call = {name: partial(operation, service) for name, operation in OPERATIONS.items()}
     try:
         call["CreateCollection"]({"CollectionId": "c"})
         pack = service.packs.default
