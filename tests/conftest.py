@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,12 @@ _names = itertools.count()
 def pytest_configure(config: pytest.Config) -> None:
     if not (FACES / "MANIFEST.tsv").is_file():
         raise pytest.UsageError(f"the shared face data set is missing at {FACES} (set REKOLLECT_FACES_DIR)")
+    # Tests interrupt the tools with SIGINT, as Ctrl-C in a terminal does. A shell that starts the suite in
+    # the background without job control (`nohup pytest &` in a script) sets SIGINT to ignored, every child
+    # inherits that, and Python then installs no KeyboardInterrupt handler: the tools could not be
+    # interrupted. Give the suite, and so every program it starts, the interactive default.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
